@@ -1,0 +1,3 @@
+from coroproj.cli import main
+
+raise SystemExit(main())
