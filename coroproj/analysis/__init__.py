@@ -1,0 +1,1 @@
+"""Analysis: per-unit summaries, whole-program inference, findings."""
