@@ -163,8 +163,8 @@ def _string_field(entry: dict[str, Any], name: str, where: str) -> str:
     value = entry.get(name)
     if not isinstance(value, str) or not value:
         if name not in entry:
-            raise UserError(f"{where}: missing \"{name}\"")
-        raise UserError(f"{where}: \"{name}\" must be a non-empty string")
+            raise UserError(f'{where}: missing "{name}"')
+        raise UserError(f'{where}: "{name}" must be a non-empty string')
     return value
 
 
@@ -191,17 +191,17 @@ def _argv_of(entry: dict[str, Any], where: str) -> list[str]:
     if "arguments" in entry:
         arguments = entry["arguments"]
         if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
-            raise UserError(f"{where}: \"arguments\" must be an array of strings")
+            raise UserError(f'{where}: "arguments" must be an array of strings')
         return list(arguments)
     if "command" in entry:
         command = entry["command"]
         if not isinstance(command, str):
-            raise UserError(f"{where}: \"command\" must be a string")
+            raise UserError(f'{where}: "command" must be a string')
         try:
             return shlex.split(command)
         except ValueError as error:
-            raise UserError(f"{where}: cannot split \"command\": {error}") from None
-    raise UserError(f"{where}: needs \"arguments\" or \"command\"")
+            raise UserError(f'{where}: cannot split "command": {error}') from None
+    raise UserError(f'{where}: needs "arguments" or "command"')
 
 
 def _expand_response_files(argv: list[str], directory: Path, depth: int) -> Iterator[str]:
