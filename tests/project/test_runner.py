@@ -1,0 +1,94 @@
+"""Running work over jobs in a process pool: order, failures, crashes, progress."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+
+import pytest
+from rich.console import Console
+
+from coroproj.errors import SourceError, SourceSpot, UserError
+from coroproj.project.runner import format_failures, run_jobs
+
+
+def square_or_fail(job: int) -> object:
+    """Module level so the pool can pickle it."""
+    if job == 3:
+        raise UserError("unit 3: cannot run the preprocessor")
+    if job == 5:
+        raise SourceError(SourceSpot("five.c", 12, 4), "expected ';'")
+    if job == 7:
+        raise KeyError("oops")
+    if job == 9:
+        os._exit(17)  # the worker dies: the pool breaks
+    if job == 11:
+        return threading.Lock()  # cannot be sent back to the parent
+    return job * job
+
+
+def quiet_console() -> Console:
+    return Console(file=io.StringIO(), force_terminal=False)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_results_in_job_order_and_failures_reported(workers: int) -> None:
+    jobs = [4, 3, 2, 5, 1, 7, 0]
+    run = run_jobs(square_or_fail, jobs, workers=workers, console=quiet_console())
+    assert run.results == [(4, 16), (2, 4), (1, 1), (0, 0)]
+    assert [failure.job for failure in run.failures] == [3, 5, 7]
+    user, source, bug = run.failures
+    assert (user.message, user.internal) == ("unit 3: cannot run the preprocessor", False)
+    assert source.message == "five.c:12:4: error: expected ';' [coroproj-parse-error]"
+    assert not source.internal
+    assert bug.internal
+    assert bug.message == "internal error: KeyError: 'oops'"
+    assert "square_or_fail" in bug.details  # the traceback is kept for --debug
+    assert not run.ok
+
+
+def test_a_dying_worker_fails_only_its_own_job() -> None:
+    jobs = [1, 9, 2, 4, 6, 8, 10, 12]
+    run = run_jobs(square_or_fail, jobs, workers=2, console=quiet_console())
+    assert [job for job, _ in run.results] == [1, 2, 4, 6, 8, 10, 12]
+    assert [result for _, result in run.results] == [1, 4, 16, 36, 64, 100, 144]
+    [died] = run.failures
+    assert died.job == 9 and died.internal
+    assert "worker process died" in died.message
+
+
+def test_unpicklable_result_is_an_internal_failure() -> None:
+    run = run_jobs(square_or_fail, [11, 2], workers=2, console=quiet_console())
+    assert run.results == [(2, 4)]
+    [failure] = run.failures
+    assert failure.job == 11 and failure.internal
+
+
+def test_all_good_run_is_ok() -> None:
+    run = run_jobs(square_or_fail, list(range(3)), workers=2, console=quiet_console())
+    assert run.ok and [value for _, value in run.results] == [0, 1, 4]
+
+
+def test_no_output_when_not_a_terminal_or_quiet() -> None:
+    plain = quiet_console()
+    run_jobs(square_or_fail, [1, 2, 4], workers=2, console=plain)
+    assert plain.file.getvalue() == ""  # type: ignore[attr-defined]
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    run_jobs(square_or_fail, [1, 2, 4], workers=2, console=terminal, quiet=True)
+    assert terminal.file.getvalue() == ""  # type: ignore[attr-defined]
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+    run_jobs(square_or_fail, [1, 2], workers=1, console=terminal, description="Summarising")
+    assert "Summarising" in terminal.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_format_failures_hides_tracebacks_unless_debugging() -> None:
+    run = run_jobs(square_or_fail, [3, 7], workers=1, console=quiet_console())
+    short = format_failures(run.failures)
+    assert "unit 3: cannot run the preprocessor" in short
+    assert "this is a bug in coroproj" in short
+    assert "Traceback" not in short
+    assert "Traceback" in format_failures(run.failures, debug=True)
