@@ -137,9 +137,7 @@ class TypeEnv:
         seen = 0
         while node is not None and seen < 64:
             seen += 1
-            if isinstance(node, (c_ast.Typename, c_ast.Decl, c_ast.Typedef)):
-                node = node.type
-            elif isinstance(node, c_ast.TypeDecl):
+            if isinstance(node, (c_ast.Typename, c_ast.Decl, c_ast.Typedef, c_ast.TypeDecl)):
                 node = node.type
             elif isinstance(node, c_ast.IdentifierType):
                 target = self.lookup_typedef(node.names[-1]) if len(node.names) == 1 else None
