@@ -18,6 +18,8 @@ from coroproj.errors import UserError
 
 COMMANDS = {
     "check": "check annotations of C files or a whole project",
+    "why": "explain why a function must (or need not) be a coroutine function",
+    "graph": "write the annotated call graph around a function",
 }
 
 
