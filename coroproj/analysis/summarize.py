@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pycparser import c_ast
 
-from coroproj.analysis.findings import CHECKS, Finding
+from coroproj.analysis.findings import CHECKS, Finding, Note
 from coroproj.analysis.summary import (
     AddressTaken,
     Call,
@@ -347,7 +347,14 @@ class _Summarizer(ScopedWalker):
                 f"{what}{where} adds {macro}: '{source_text}' is a native function"
                 f" but the target type is a {macro} function type"
             )
-        self._local_finding("pointer-mismatch", node, self._function_name(), message)
+        finding = self._local_finding("pointer-mismatch", node, self._function_name(), message)
+        declared = self.env.function_type(target_type)
+        if declared is not None and declared.coord is not None:
+            # Where the target's function type is written: the place a fix goes.
+            finding.notes.append(
+                Note(declared.coord.file, declared.coord.line, declared.coord.column or 0,
+                     "the target function type is declared here")
+            )
 
     def _check_initializer(self, target_type: TypeNode, init: c_ast.Node) -> None:
         if not isinstance(init, c_ast.InitList):
@@ -404,19 +411,19 @@ class _Summarizer(ScopedWalker):
     def _function_name(self) -> str:
         return self.function.decl.name if self.function is not None else "<file scope>"
 
-    def _local_finding(self, check: str, node: c_ast.Node, function: str, message: str) -> None:
+    def _local_finding(self, check: str, node: c_ast.Node, function: str, message: str) -> Finding:
         coord = node.coord
-        self.summary.local_findings.append(
-            Finding(
-                check=check,
-                severity=CHECKS[check],
-                file=coord.file if coord else self.summary.main_file,
-                line=coord.line if coord else 0,
-                column=(coord.column or 0) if coord else 0,
-                function=function,
-                message=message,
-            )
+        finding = Finding(
+            check=check,
+            severity=CHECKS[check],
+            file=coord.file if coord else self.summary.main_file,
+            line=coord.line if coord else 0,
+            column=(coord.column or 0) if coord else 0,
+            function=function,
+            message=message,
         )
+        self.summary.local_findings.append(finding)
+        return finding
 
 
 def _strip_deref_and_address(expr: c_ast.Node) -> c_ast.Node:
