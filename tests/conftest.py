@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
 
-def run_coroproj(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_coroproj(
+    *args: str, cwd: Path | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the command line as a user would (a separate process)."""
     result = subprocess.run(
         [sys.executable, "-m", "coroproj", *args],

@@ -87,11 +87,11 @@ def test_dot_graph_uses_corocheck_visual_language(tmp_path: Path) -> None:
     red_dashed = {n for n in nodes if attr(n, "color") == "red" and attr(n, "style") == "dashed"}
     assert red_dashed == {"spurious", "missing", "wrong", "ptr_call"}
     assert "coroutine_fn" in attr("good", "label") and "blocking_fn" in attr("wrong", "label")
-    edges = {
-        (e.get_source().strip('"'), e.get_destination().strip('"')): e for e in graph.get_edges()
-    }
+    edges = {(e.get_source().strip('"'), e.get_destination().strip('"')): e for e in graph.get_edges()}
     bad = edges[("wrong_call", "block")]
     assert bad.get("color").strip('"') == "red" and bad.get("style").strip('"') == "dashed"
     assert all(
-        (e.get("color") or "").strip('"') != "red" for key, e in edges.items() if key != ("wrong_call", "block")
+        (e.get("color") or "").strip('"') != "red"
+        for key, e in edges.items()
+        if key != ("wrong_call", "block")
     )

@@ -64,7 +64,8 @@ def test_mismatch_points_at_the_target_declaration(tmp_path: Path, coroproj_json
     unit = write_unit(tmp_path, SOURCE)
     _, data = coroproj_json(str(unit))
     finding = next(
-        f for f in data["findings"]
+        f
+        for f in data["findings"]
         if f["check"] == "pointer-mismatch" and f["line"] == line_of(unit, "bad_init =")
     )
     assert "drops coroutine_fn" in finding["message"]
