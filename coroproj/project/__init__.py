@@ -1,0 +1,1 @@
+"""Whole-project machinery: compile databases, discovery, configuration, caching, running."""

@@ -1,0 +1,376 @@
+"""On-disk cache of per-unit summaries, and the index that makes runs incremental.
+
+Two layers, both under the cache directory (``.coroproj/`` by default):
+
+``SummaryCache``
+    Content-addressed summaries: the key is a hash of the unit's preprocessed
+    text, the tool version and the analysis configuration, so an entry can
+    never be stale, only absent.  Each entry is one file written atomically
+    (temporary file in the same directory, fsync, ``os.replace``) and carries
+    a format version, its own key and a checksum of its body; anything that
+    does not verify is deleted and reported as a miss.
+
+``UnitIndex``
+    Answers "must this unit be preprocessed again?" without preprocessing it:
+    for each compile job it remembers the summary key and the (mtime_ns,
+    size, sha256) of the main file and every header the preprocessor read.
+    Kept in SQLite (WAL mode) so that concurrent runs share it safely.
+
+The cache is an optimisation: no failure in it (corruption, a full disk, the
+directory deleted mid-run, a concurrent writer) is ever fatal or trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coroproj import __version__
+from coroproj.project.compile_db import CompileJob
+
+FORMAT_VERSION = 1
+ENTRY_MAGIC = "coroproj-summary"
+SUMMARIES_DIR = "summaries"
+INDEX_FILE = "index.sqlite3"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class SummaryCache:
+    """Summaries stored as checked JSON files, one per key."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(os.path.abspath(directory))
+
+    def key(self, preprocessed_text: str, fingerprint: str) -> str:
+        """The key of a unit's summary: its exact input plus everything that shapes it."""
+        digest = hashlib.sha256()
+        for part in (f"{ENTRY_MAGIC}/{FORMAT_VERSION}", __version__, fingerprint):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        digest.update(preprocessed_text.encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+    def path_of(self, key: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", key):
+            raise ValueError(f"not a summary cache key: {key!r}")
+        # Two-level fan-out keeps directories small on big projects.
+        return self.directory / SUMMARIES_DIR / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The summary stored under ``key``, or None if absent or not intact."""
+        path = self.path_of(key)
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read()
+                identity = os.fstat(handle.fileno()).st_ino
+        except OSError:
+            return None
+        data = _decode_entry(raw, key)
+        if data is None:
+            _remove_if_still(path, identity)
+        return data
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def put(self, key: str, data: dict[str, Any]) -> bool:
+        """Store ``data`` (JSON-serialisable) under ``key``; False if it could not be stored."""
+        path = self.path_of(key)
+        payload = _encode_entry(key, data)
+        # The directory may vanish under us (another run cleaning the cache):
+        # recreate it once, then give up quietly; the summary is only a cache.
+        for _attempt in range(2):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_atomically(path, payload)
+                return True
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return False
+        return False
+
+
+def _encode_entry(key: str, data: dict[str, Any]) -> bytes:
+    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    header = f"{ENTRY_MAGIC} {FORMAT_VERSION} {key} {_sha256(body)}\n".encode()
+    return header + body
+
+
+def _decode_entry(raw: bytes, key: str) -> dict[str, Any] | None:
+    header, newline, body = raw.partition(b"\n")
+    if not newline:
+        return None
+    fields = header.decode("ascii", "replace").split(" ")
+    if fields != [ENTRY_MAGIC, str(FORMAT_VERSION), key, _sha256(body)]:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    """Readers see the old file or the whole new one, never a part."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        _remove_quietly(Path(temporary))
+        raise
+
+
+def _remove_if_still(path: Path, inode: int) -> None:
+    """Delete a bad entry unless a concurrent writer has replaced it meanwhile."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_ino == inode:
+            path.unlink()
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+# --- incrementality -------------------------------------------------------------------------
+
+_LINE_MARKER = re.compile(rb'^#(?:line)?\s+\d+\s+"((?:[^"\\]|\\.)*)"', re.MULTILINE)
+
+
+def included_files(preprocessed_text: str, directory: Path) -> list[Path]:
+    """Every real file named by the preprocessor's line markers, in first-seen order.
+
+    ``directory`` is where the compiler ran: relative names are relative to it.
+    Pseudo files such as ``<built-in>`` and ``<command-line>`` are left out.
+    """
+    seen: dict[Path, None] = {}
+    raw = preprocessed_text.encode("utf-8", "surrogateescape")
+    for match in _LINE_MARKER.finditer(raw):
+        name = _unescape_marker_name(match.group(1))
+        if not name or name.startswith("<"):
+            continue
+        seen.setdefault(Path(os.path.normpath(os.path.join(directory, name))), None)
+    return list(seen)
+
+
+def _unescape_marker_name(quoted: bytes) -> str:
+    # GCC escapes '\' and '"' (and non-printing bytes as octal) in marker names.
+    unescaped = re.sub(
+        rb"\\([0-7]{1,3}|.)",
+        lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit() else m.group(1),
+        quoted,
+    )
+    return unescaped.decode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What we remember about one input file."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+def _file_state(path: Path) -> FileState | None:
+    try:
+        before = path.stat()
+        content = path.read_bytes()
+        after = path.stat()
+    except OSError:
+        return None
+    if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size):
+        # Changing while we read it: record an impossible mtime so the next run
+        # compares contents instead of trusting the timestamp.
+        return FileState(str(path), -1, len(content), _sha256(content))
+    return FileState(str(path), after.st_mtime_ns, after.st_size, _sha256(content))
+
+
+def _unchanged(state: FileState) -> bool:
+    path = Path(state.path)
+    try:
+        current = path.stat()
+    except OSError:
+        return False
+    if current.st_size != state.size:
+        return False
+    if current.st_mtime_ns == state.mtime_ns:
+        return True
+    # Touched (checkout, rebuild) but maybe not edited: the hash decides.
+    try:
+        return _sha256(path.read_bytes()) == state.sha256
+    except OSError:
+        return False
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS units (
+    job_key TEXT PRIMARY KEY,
+    context TEXT NOT NULL,      -- tool version + analysis fingerprint
+    summary_key TEXT NOT NULL,
+    deps TEXT NOT NULL          -- JSON list of [path, mtime_ns, size, sha256]
+)
+"""
+
+
+class UnitIndex:
+    """Which units are unchanged since their summary was made.
+
+    ``fingerprint`` is the analysis configuration's (``Config.fingerprint()``):
+    records made under another configuration or tool version never count as
+    up to date.  Use one instance per process (SQLite connections are not
+    shared across ``fork``).
+    """
+
+    def __init__(self, cache: SummaryCache, fingerprint: str) -> None:
+        self.cache = cache
+        self.fingerprint = fingerprint
+        self.context = f"{__version__}/{FORMAT_VERSION}/{fingerprint}"
+        self.path = cache.directory / INDEX_FILE
+        self._connection: sqlite3.Connection | None = None
+        self._connected_in: int | None = None  # pid: a forked child must reconnect
+
+    # The caller's view -----------------------------------------------------
+
+    def needs_rebuild(self, job: CompileJob) -> bool:
+        """True unless the unit's files are unchanged and its summary is still cached."""
+        return self.cached_summary(job) is None
+
+    def cached_summary(self, job: CompileJob) -> dict[str, Any] | None:
+        """The unit's summary if nothing it depends on changed, else None."""
+        row = self._query(
+            "SELECT summary_key, deps FROM units WHERE job_key = ? AND context = ?",
+            (job.key, self.context),
+        )
+        if row is None:
+            return None
+        summary_key, deps_json = row
+        try:
+            states = [FileState(*entry) for entry in json.loads(deps_json)]
+        except (ValueError, TypeError):
+            return None
+        if not states or not all(_unchanged(state) for state in states):
+            return None
+        return self.cache.get(summary_key)
+
+    def record(self, job: CompileJob, deps: Iterable[Path], summary_key: str) -> None:
+        """Remember that ``job`` (reading ``deps`` besides its main file) made ``summary_key``.
+
+        Call after the summary is stored.  A file that cannot be read leaves the
+        unit unrecorded, so it is simply rebuilt next time.
+        """
+        states: list[FileState] = []
+        for path in dict.fromkeys([job.file, *deps]):
+            state = _file_state(Path(path))
+            if state is None:
+                self.forget(job)
+                return
+            states.append(state)
+        deps_json = json.dumps([[s.path, s.mtime_ns, s.size, s.sha256] for s in states])
+        self._execute(
+            "INSERT OR REPLACE INTO units (job_key, context, summary_key, deps) "
+            "VALUES (?, ?, ?, ?)",
+            (job.key, self.context, summary_key, deps_json),
+        )
+
+    def forget(self, job: CompileJob) -> None:
+        self._execute("DELETE FROM units WHERE job_key = ?", (job.key,))
+
+    def close(self) -> None:
+        if self._connection is not None and self._connected_in == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                self._connection.close()
+            self._connection = None
+
+    # SQLite plumbing: every failure degrades to "not recorded" -----------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connected_in != os.getpid():
+            # Inherited through fork: never use (or close) the parent's connection.
+            self._connection = None
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute(_SCHEMA)
+            except sqlite3.Error:
+                connection.close()
+                raise
+            self._connection = connection
+            self._connected_in = os.getpid()
+        return self._connection
+
+    def _query(self, sql: str, parameters: tuple[str, ...]) -> tuple[Any, ...] | None:
+        for _attempt in range(2):
+            try:
+                return self._connect().execute(sql, parameters).fetchone()
+            except sqlite3.DatabaseError as error:
+                self._recover(error)
+            except OSError:
+                return None
+        return None
+
+    def _execute(self, sql: str, parameters: tuple[str, ...]) -> None:
+        for _attempt in range(2):
+            try:
+                self._connect().execute(sql, parameters)
+                return
+            except sqlite3.DatabaseError as error:
+                self._recover(error)
+            except OSError:
+                return
+
+    def _recover(self, error: sqlite3.DatabaseError) -> None:
+        """Drop the connection; throw the index away if its file is not a database."""
+        self.close()
+        corrupt = not isinstance(error, sqlite3.OperationalError) or "malformed" in str(error)
+        if corrupt or not self.path.parent.exists():
+            for suffix in ("", "-wal", "-shm"):
+                _remove_quietly(Path(f"{self.path}{suffix}"))
+
+
+def cached_or_build(
+    job: CompileJob,
+    index: UnitIndex,
+    preprocess: Callable[[CompileJob], str],
+    summarise: Callable[[CompileJob, str], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """The incremental protocol for one unit: ``(summary, whether it was rebuilt)``.
+
+    Unchanged unit: the summary comes straight from the cache, nothing is
+    preprocessed.  Otherwise the unit is preprocessed; if its preprocessed text
+    was summarised before (e.g. only a comment changed), that summary is reused,
+    else ``summarise`` runs.  Either way the index learns the unit's new files.
+    """
+    summary = index.cached_summary(job)
+    if summary is not None:
+        return summary, False
+    text = preprocess(job)
+    key = index.cache.key(text, index.fingerprint)
+    summary = index.cache.get(key)
+    rebuilt = summary is None
+    if summary is None:
+        summary = summarise(job, text)
+        index.cache.put(key, summary)
+    index.record(job, included_files(text, job.directory), key)
+    return summary, rebuilt
