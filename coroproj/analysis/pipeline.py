@@ -55,6 +55,40 @@ class Analysis:
         return 1 if serious else 0
 
 
+def preprocess_unit(
+    path: str | Path,
+    flags: Sequence[str],
+    options: AnalysisOptions,
+    *,
+    cwd: str | Path | None = None,
+    compiler: str | None = None,
+) -> str:
+    """The unit's text after ``cc -E`` with its own flags (and ``-D__COROPROJ__``)."""
+    from coroproj.frontend.preprocess import preprocess
+
+    return preprocess(path, flags, compiler=compiler or options.compiler, cwd=cwd)
+
+
+def summarize_text(
+    text: str, main_file: str, options: AnalysisOptions, *, unit: str | None = None
+) -> UnitSummary:
+    """Parse preprocessed text and summarise it; raises SourceError."""
+    from coroproj.frontend.unit import parse_text
+
+    parsed = parse_text(text, main_file, options.names)
+    ast = getattr(parsed, "ast", parsed)
+    summary = summarize(
+        ast,
+        unit=unit or main_file,
+        main_file=main_file,
+        preprocessed_text=text,
+        names=options.names,
+        hybrid_predicates=options.hybrid_predicates,
+    )
+    summary.local_findings.extend(_misplaced_annotations(parsed, options.names))
+    return summary
+
+
 def summarize_unit(
     path: str | Path,
     flags: Sequence[str],
@@ -64,20 +98,8 @@ def summarize_unit(
     cwd: str | Path | None = None,
 ) -> UnitSummary:
     """Preprocess, parse and summarise one unit; raises SourceError/UserError."""
-    from coroproj.frontend.unit import parse_file
-
-    parsed = parse_file(path, flags, compiler=options.compiler, names=options.names, cwd=cwd)
-    main_file = str(parsed.path)
-    summary = summarize(
-        parsed.ast,
-        unit=unit or main_file,
-        main_file=main_file,
-        preprocessed_text=parsed.text,
-        names=options.names,
-        hybrid_predicates=options.hybrid_predicates,
-    )
-    summary.local_findings.extend(_misplaced_annotations(parsed, options.names))
-    return summary
+    text = preprocess_unit(path, flags, options, cwd=cwd)
+    return summarize_text(text, str(path), options, unit=unit)
 
 
 def _misplaced_annotations(parsed: object, names: AttributeNames) -> list[Finding]:
