@@ -19,6 +19,7 @@ from coroproj.analysis.inference import Program
 from coroproj.commands.inputs import add_input_arguments, analysis_from_args
 from coroproj.errors import UserError
 from coroproj.report.dot import annotated_graph, to_dot
+from coroproj.util.files import write_text_atomically
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,13 +71,7 @@ def run(args: argparse.Namespace) -> int:
         result = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True)
         if result.returncode != 0:
             raise UserError(f"coroproj graph: dot failed: {result.stderr.strip()}")
-        _write_atomically(output, result.stdout)
+        write_text_atomically(output, result.stdout)
     else:
-        _write_atomically(output, text)
+        write_text_atomically(output, text)
     return 0
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)

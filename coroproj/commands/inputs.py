@@ -11,7 +11,9 @@ Two modes:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from coroproj.analysis.pipeline import (
@@ -25,6 +27,9 @@ from coroproj.analysis.pipeline import (
 from coroproj.analysis.summarize import DEFAULT_HYBRID_PREDICATES
 from coroproj.errors import SourceError, UserError
 from coroproj.frontend.annotations import AttributeNames
+from coroproj.project.analyse import ProjectAnalysis, analyse_project
+from coroproj.project.config import Config, load_config
+from coroproj.project.discover import find_existing_database, find_project_root
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, paths_help: str) -> None:
@@ -42,6 +47,15 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, paths_help: str) -> 
                        help="function telling whether it runs in a coroutine (default qemu_in_coroutine)")
     group.add_argument("--compiler", default=None, help="compiler used to preprocess (default cc)")
     group.add_argument("-q", "--quiet", action="store_true", help="no summary table, no progress bar")
+    project = parser.add_argument_group("project")
+    project.add_argument("-p", "--build-dir", metavar="BUILD_DIR", type=Path,
+                         help="folder holding compile_commands.json")
+    project.add_argument("--compile-commands", metavar="FILE", type=Path,
+                         help="the compile database to use")
+    project.add_argument("--cache-dir", metavar="DIR", type=Path,
+                         help="where unit summaries are kept (default PROJECT/.coroproj)")
+    project.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                         help="parallel workers (default: all cores)")
 
 
 def options_from_args(args: argparse.Namespace, base: AnalysisOptions | None = None) -> AnalysisOptions:
@@ -77,12 +91,74 @@ def analyse_files(paths: list[str], flags: list[str], options: AnalysisOptions) 
     return analyse(summaries, options, failures)
 
 
+@dataclass
+class Inputs:
+    """The analysis a command works on, and where it came from."""
+
+    analysis: Analysis
+    options: AnalysisOptions
+    project: ProjectAnalysis | None = None  # None in files mode
+    restrict: list[Path] | None = None  # report only findings under these paths
+
+
 def analysis_from_args(args: argparse.Namespace) -> tuple[Analysis, AnalysisOptions]:
-    files = [p for p in args.paths if Path(p).is_file()]
-    if args.paths and (args.compiler_flags or files == args.paths):
-        options = options_from_args(args)
-        return analyse_files(args.paths, args.compiler_flags, options), options
-    if not args.paths:
-        raise UserError("coroproj: name the C files to analyse (whole-project mode is not available yet)")
-    missing = [p for p in args.paths if not Path(p).exists()]
-    raise UserError(f"coroproj: {missing[0] if missing else args.paths[0]}: no such file")
+    inputs = inputs_from_args(args)
+    return inputs.analysis, inputs.options
+
+
+def inputs_from_args(args: argparse.Namespace) -> Inputs:
+    """Files mode or project mode (see the module docstring)."""
+    paths = [Path(p) for p in args.paths]
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"coroproj: {path}: no such file or directory")
+    explicit_database = args.build_dir is not None or args.compile_commands is not None
+    all_files = bool(paths) and all(p.is_file() for p in paths)
+    if args.compiler_flags and not explicit_database:
+        return _files_mode(args, paths)
+    root = find_project_root(paths[0] if paths else Path.cwd())
+    if all_files and not explicit_database and find_existing_database(root) is None:
+        # Quick check of named files outside a configured build: no generation.
+        return _files_mode(args, paths, load_config(root))
+    config = load_config(root)
+    if args.cache_dir is not None:
+        config = dataclasses.replace(config, cache_dir=args.cache_dir.resolve())
+    options = options_from_args(args, _options_from_config(config))
+    project = analyse_project(
+        config,
+        options,
+        database=args.compile_commands.resolve() if args.compile_commands else None,
+        build_dir=args.build_dir.resolve() if args.build_dir else None,
+        workers=args.jobs,
+        quiet=args.quiet,
+    )
+    restrict = [p.resolve() for p in paths] or None
+    analysis = project.analysis
+    if restrict:
+        analysis = dataclasses.replace(
+            analysis, findings=[f for f in analysis.findings if _under(f.file, restrict)]
+        )
+    return Inputs(analysis, options, project, restrict)
+
+
+def _files_mode(args: argparse.Namespace, paths: list[Path], config: Config | None = None) -> Inputs:
+    if not paths:
+        raise UserError("coroproj: name the C files to analyse before the compiler flags")
+    options = options_from_args(args, _options_from_config(config) if config else None)
+    return Inputs(analyse_files([str(p) for p in paths], args.compiler_flags, options), options)
+
+
+def _options_from_config(config: Config) -> AnalysisOptions:
+    severity = {check: level for check, level in config.severity}
+    return AnalysisOptions(
+        names=config.attribute_names(),
+        roots=config.roots,
+        hybrid_predicates=config.hybrid_predicates,
+        severity=severity,
+        compiler=config.compiler or "cc",
+    )
+
+
+def _under(file: str, roots: list[Path]) -> bool:
+    path = Path(file).resolve()
+    return any(path == root or root in path.parents for root in roots)
