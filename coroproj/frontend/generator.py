@@ -8,11 +8,28 @@ the GNU nodes of ``gnu_ast`` in their GCC syntax.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pycparser import c_ast
 from pycparser.c_generator import CGenerator
 
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import NAMESPACE, AttributeNames, Kind
+
+
+def _is_annotation(spec: c_ast.Node) -> bool:
+    return type(spec) is c_ast.AttributeSpecifier and all(
+        attribute.namespace == NAMESPACE for attribute in spec.attributes
+    )
+
+
+def _join(prefix: str, text: str, suffix: str) -> str:
+    if prefix:
+        text = prefix + " " + text
+    if suffix:
+        text = text + " " + suffix
+    return text
+
 
 # Statement-level nodes that the base generator would print without ';'.
 _NEEDS_SEMICOLON = (
@@ -62,6 +79,78 @@ class GnuCGenerator(CGenerator):
         if not inner:
             return ""
         return "__attribute__((" + ", ".join(inner) + "))"
+
+    def _generate_decl(self, n: c_ast.Decl) -> str:
+        prefix, suffix, restore = self._move_annotations(n, abstract=False)
+        try:
+            text = super()._generate_decl(n)
+        finally:
+            restore()
+        return _join(prefix, text, suffix)
+
+    def visit_Typedef(self, n: c_ast.Typedef) -> str:
+        prefix, suffix, restore = self._move_annotations(n, abstract=False)
+        try:
+            text = super().visit_Typedef(n)
+        finally:
+            restore()
+        return _join(prefix, text, suffix)
+
+    def _generate_type(
+        self,
+        n: c_ast.Node,
+        modifiers: list[c_ast.Node] | None = None,
+        emit_declname: bool = True,
+        emit_base_type: bool = True,
+    ) -> str:
+        if not isinstance(n, c_ast.Typename) or not emit_base_type:
+            return super()._generate_type(n, modifiers, emit_declname, emit_base_type)
+        prefix, _, restore = self._move_annotations(n, abstract=True)
+        try:
+            text = super()._generate_type(n, modifiers, emit_declname, emit_base_type)
+        finally:
+            restore()
+        return _join(prefix, text, "")
+
+    def _move_annotations(
+        self, declaration: c_ast.Node, *, abstract: bool
+    ) -> tuple[str, str, Callable[[], None]]:
+        """Choose where a declaration's annotations are printed.
+
+        gcc takes no attribute after the ')' of an abstract declarator or
+        inside a declarator, so annotations of the function type nearest
+        the base are printed before the declaration (the base position),
+        those of the declared function itself after the whole declarator;
+        both read back to the same FuncDecl.  Returns (prefix, suffix,
+        restore) where restore puts the moved attributes back.
+        """
+        chain = []
+        link = declaration.type
+        while isinstance(link, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.FuncDecl)):
+            chain.append(link)
+            link = link.type
+        functions = [link for link in chain if isinstance(link, c_ast.FuncDecl)]
+        prefix: list[c_ast.AttributeSpecifier] = []
+        suffix: list[c_ast.AttributeSpecifier] = []
+        saved: list[tuple[c_ast.FuncDecl, list[c_ast.AttributeSpecifier]]] = []
+        for function in functions:
+            moved = [spec for spec in function.attributes or () if _is_annotation(spec)]
+            if not moved:
+                continue
+            if function is functions[-1]:
+                prefix.extend(moved)
+            elif function is chain[0] and not abstract:
+                suffix.extend(moved)
+            else:
+                continue
+            saved.append((function, function.attributes))
+            function.attributes = [spec for spec in function.attributes if spec not in moved]
+
+        def restore() -> None:
+            for function, attributes in saved:
+                function.attributes = attributes
+
+        return self._generate_attributes(prefix), self._generate_attributes(suffix), restore
 
     def visit_AsmLabel(self, n: gnu_ast.AsmLabel) -> str:
         return f"{n.keyword}({self.visit(n.label)})"

@@ -330,11 +330,21 @@ class GnuCParser(CParser):
     def _parse_struct_declarator(self) -> Any:
         info = super()._parse_struct_declarator()
         if self._peek_type() == "ATTRIBUTE_BEGIN":  # after a bit-field width
-            attributes = self._parse_attribute_specifier_sequence()
+            # Kept on the member declaration (printed before it): gcc takes
+            # nothing between a declarator and its ':'.
+            info["declaration_attributes"] = self._parse_attribute_specifier_sequence()  # type: ignore[typeddict-unknown-key]
             self._mark_trailing()
-            holder = info["decl"]
-            holder.attributes = list(holder.attributes or []) + attributes
         return info
+
+    def _build_declarations(
+        self, spec: Any, decls: list[Any], typedef_namespace: bool = False
+    ) -> list[c_ast.Node]:
+        declarations = super()._build_declarations(spec, decls, typedef_namespace)
+        for info, declaration in zip(decls, declarations, strict=True):
+            extra = info.get("declaration_attributes")
+            if extra:
+                declaration.attributes = list(declaration.attributes or []) + extra
+        return declarations
 
     # ------------------------------------------------------------------
     # Declarators
