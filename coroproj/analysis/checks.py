@@ -1,0 +1,256 @@
+"""Compare what the programmer wrote with what the inference requires.
+
+One function per check id of DESIGN.md; ``run_checks`` gathers them, adds
+the local findings the summaries carry, drops duplicates (a header seen by
+many units is reported once), applies severities and suppressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from coroproj.analysis.findings import CHECKS, Finding, Step
+from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED, Function, Program
+from coroproj.analysis.summary import Suppression, UnitSummary
+from coroproj.frontend.annotations import AttributeNames, Kind
+
+
+class Checker:
+    def __init__(self, program: Program, names: AttributeNames) -> None:
+        self.program = program
+        self.macro = {kind.value: spelling for kind, spelling in names.macro.items()}
+        self.coroutine_fn = names.macro[Kind.COROUTINE]
+        self.blocking_fn = names.macro[Kind.BLOCKING]
+
+    def findings(self) -> Iterator[Finding]:
+        for function in self._defined_functions():
+            yield from self.conflict(function)
+            yield from self.missing_or_wrong(function)
+            yield from self.spurious(function)
+            yield from self.blocking_calls(function)
+            yield from self.proto_mismatch(function)
+            yield from self.hybrid(function)
+
+    def _defined_functions(self) -> list[Function]:
+        functions = [f for f in self.program.functions.values() if not f.indirect and f.location]
+        return sorted(functions, key=lambda f: (f.location.file, f.location.line, f.symbol))
+
+    # -- the checks -----------------------------------------------------------
+    def conflict(self, function: Function) -> Iterator[Finding]:
+        if COROUTINE in function.kinds and BLOCKING in function.kinds:
+            yield self._at(
+                function, "conflict",
+                f"'{function.name}' is annotated both {self.coroutine_fn} and {self.blocking_fn}",
+            )
+
+    def missing_or_wrong(self, function: Function) -> Iterator[Finding]:
+        if not function.definitions or not self.program.should_be_coroutine(function.symbol):
+            return
+        kinds = function.kinds
+        if COROUTINE in kinds or MIXED in kinds:
+            return
+        chain = self.witness(function.symbol)
+        if BLOCKING in kinds:
+            yield self._at(
+                function, "wrong-blocking",
+                f"'{function.name}' is annotated {self.blocking_fn} but must be "
+                f"{self.coroutine_fn}: {self._reason(function.symbol)}",
+                chain,
+            )
+        else:
+            yield self._at(
+                function, "missing",
+                f"missing {self.coroutine_fn} annotation on '{function.name}': "
+                f"{self._reason(function.symbol)}",
+                chain,
+            )
+
+    def spurious(self, function: Function) -> Iterator[Finding]:
+        if (
+            function.definitions
+            and COROUTINE in function.kinds
+            and function.symbol not in self.program.roots
+            and not self.program.should_be_coroutine(function.symbol)
+        ):
+            yield self._at(
+                function, "spurious",
+                f"spurious {self.coroutine_fn} annotation on '{function.name}': "
+                "it reaches no coroutine function",
+            )
+
+    def blocking_calls(self, function: Function) -> Iterator[Finding]:
+        annotated = COROUTINE in function.kinds
+        inferred = self.program.should_be_coroutine(function.symbol)
+        if not (annotated or inferred):
+            return
+        for callee, call in self.program.calls_from(function.symbol):
+            target = self.program.functions[callee]
+            if BLOCKING not in target.kinds or COROUTINE in target.kinds:
+                continue
+            if annotated and inferred:
+                check = "forbidden-call"
+                message = (
+                    f"{self.coroutine_fn} function '{function.name}' calls "
+                    f"{self.blocking_fn} function '{target.name}'"
+                )
+            else:
+                check = "suspicious-call"
+                status = "should be" if inferred else "is annotated"
+                message = (
+                    f"'{function.name}' {status} {self.coroutine_fn} and calls "
+                    f"{self.blocking_fn} function '{target.name}'"
+                )
+            yield Finding(
+                check=check, severity=CHECKS[check], file=call.file, line=call.line,
+                column=call.column, function=function.name, message=message,
+            )
+
+    def proto_mismatch(self, function: Function) -> Iterator[Finding]:
+        definition = function.definition
+        if definition is None:
+            return
+        required = COROUTINE in function.kinds or (
+            self.program.should_be_coroutine(function.symbol) and not function.kinds & {BLOCKING, MIXED}
+        )
+        for declaration in [*function.prototypes, *function.definitions]:
+            has = COROUTINE in declaration.kinds
+            if has == required:
+                continue
+            if declaration is definition and COROUTINE not in function.kinds:
+                continue  # reported as `missing` at the definition itself
+            what = "definition" if declaration.is_definition else "declaration"
+            if required:
+                message = (
+                    f"this {what} of '{function.name}' lacks {self.coroutine_fn}"
+                    + (", which its other declarations have" if COROUTINE in function.kinds
+                       else f": {self._reason(function.symbol)}")
+                )
+            else:
+                message = (
+                    f"this {what} of '{function.name}' is annotated {self.coroutine_fn}"
+                    f" but its definition at {definition.file}:{definition.line} is not"
+                )
+            yield Finding(
+                check="proto-mismatch", severity=CHECKS["proto-mismatch"],
+                file=declaration.file, line=declaration.line, column=declaration.column,
+                function=function.name, message=message,
+            )
+
+    def hybrid(self, function: Function) -> Iterator[Finding]:
+        if function.hybrid:
+            yield self._at(
+                function, "hybrid",
+                f"'{function.name}' branches on whether it runs in a coroutine: split it into"
+                f" a native ({self.blocking_fn}) and a coroutine ({self.coroutine_fn}) twin",
+            )
+
+    # -- explanations ---------------------------------------------------------
+    def witness(self, symbol: str) -> list[Step]:
+        steps = [
+            Step(
+                caller=self.program.functions[call.caller].name,
+                callee=self.program.functions[_callee_node(call)].name,
+                file=call.file, line=call.line, column=call.column,
+            )
+            for call in self.program.chain(symbol)
+        ]
+        end = self.program.chain_end(symbol)
+        reason = self.program.roots.get(end)
+        if steps and reason is not None:
+            last = steps[-1]
+            steps[-1] = Step(last.caller, last.callee, last.file, last.line, last.column, reason.text)
+        return steps
+
+    def _reason(self, symbol: str) -> str:
+        chain = self.program.chain(symbol)
+        if not chain:
+            return "it is a root"
+        first = chain[0]
+        callee = self.program.functions[_callee_node(first)]
+        if callee.indirect:
+            return f"it calls through '{callee.name}'"
+        return f"it calls '{callee.name}'"
+
+    def _at(self, function: Function, check: str, message: str, chain: list[Step] | None = None) -> Finding:
+        where = function.location
+        assert where is not None
+        return Finding(
+            check=check, severity=CHECKS[check], file=where.file, line=where.line,
+            column=where.column, function=function.name, message=message, chain=chain or [],
+        )
+
+
+def _callee_node(call) -> str:  # type: ignore[no-untyped-def]
+    return f"{call.callee}@{call.caller}" if call.indirect else call.callee
+
+
+def run_checks(
+    program: Program,
+    summaries: Iterable[UnitSummary],
+    names: AttributeNames,
+    severity: Mapping[str, str] | None = None,
+    extra: Iterable[Finding] = (),
+) -> list[Finding]:
+    """All findings of a program, de-duplicated, with severities and suppressions applied."""
+    summaries = list(summaries)
+    findings = list(Checker(program, names).findings())
+    for summary in summaries:
+        findings.extend(summary.local_findings)
+    findings.extend(extra)
+    findings = _deduplicate(findings)
+    suppressions = _deduplicate_suppressions(s for summary in summaries for s in summary.suppressions)
+    findings.extend(_apply_suppressions(findings, suppressions))
+    return _apply_severity(sorted(findings, key=Finding.sort_key), severity or {})
+
+
+def _deduplicate(findings: Iterable[Finding]) -> list[Finding]:
+    seen: dict[tuple[str, str, int, int, str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.check, finding.file, finding.line, finding.column, finding.function,
+               finding.message)
+        seen.setdefault(key, finding)
+    return list(seen.values())
+
+
+def _deduplicate_suppressions(suppressions: Iterable[Suppression]) -> list[Suppression]:
+    unique: dict[tuple[str, int], Suppression] = {}
+    for suppression in suppressions:
+        unique.setdefault((suppression.file, suppression.line), suppression)
+    return list(unique.values())
+
+
+def _apply_suppressions(findings: list[Finding], suppressions: list[Suppression]) -> list[Finding]:
+    """Mark suppressed findings; return findings for suppressions that matched nothing."""
+    by_line = {(s.file, s.line): s for s in suppressions}
+    used: set[tuple[str, int]] = set()
+    for finding in findings:
+        suppression = by_line.get((finding.file, finding.line))
+        if suppression and (not suppression.checks or finding.check in suppression.checks):
+            finding.suppressed = True
+            finding.suppression_reason = suppression.reason or None
+            used.add((suppression.file, suppression.line))
+    unused = []
+    for suppression in suppressions:
+        if (suppression.file, suppression.line) in used:
+            continue
+        checks = ", ".join(suppression.checks) or "all checks"
+        unused.append(
+            Finding(
+                check="unused-suppression", severity=CHECKS["unused-suppression"],
+                file=suppression.file, line=suppression.line, column=0, function="",
+                message=f"this suppression of {checks} matches no finding",
+            )
+        )
+    return unused
+
+
+def _apply_severity(findings: list[Finding], severity: Mapping[str, str]) -> list[Finding]:
+    kept = []
+    for finding in findings:
+        level = severity.get(finding.check)
+        if level == "off":
+            continue
+        if level in ("error", "warning", "note"):
+            finding.severity = level  # type: ignore[assignment]
+        kept.append(finding)
+    return kept

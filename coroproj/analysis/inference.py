@@ -1,0 +1,196 @@
+"""Link unit summaries into one program and infer coroutine functions.
+
+CoroCheck's rule, made whole-program: a function *should be* a coroutine
+function iff it can reach a root through call edges.  Per-file tools had
+to be re-run in dependency order until nothing changed; with every
+summary linked into one call graph, that fixpoint is a single multi-source
+backward breadth-first search from the roots — linear in the size of the
+graph, and the search tree gives every function its shortest witness chain.
+
+Roots (DESIGN.md): annotated functions declared but defined nowhere in the
+analysed program; annotated functions whose address is taken; indirect
+calls through coroutine pointer types; configured primitives.  Functions
+annotated ``blocking_fn`` or ``coroutine_mixed_fn`` are barriers: they are
+native by declaration, so a mistake in one is reported there and does not
+cascade to all of its callers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from coroproj.analysis.summary import AddressTaken, Call, Declaration, UnitSummary
+
+COROUTINE, BLOCKING, MIXED = "coroutine", "blocking", "mixed"
+
+
+@dataclass
+class Function:
+    """Everything known about one function symbol across the program."""
+
+    symbol: str
+    name: str
+    definitions: list[Declaration] = field(default_factory=list)
+    prototypes: list[Declaration] = field(default_factory=list)
+    address_taken: list[AddressTaken] = field(default_factory=list)
+    indirect: bool = False  # an indirect-call node, not a function
+    pointer_kinds: frozenset[str] = frozenset()
+
+    @property
+    def definition(self) -> Declaration | None:
+        return self.definitions[0] if self.definitions else None
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Written annotations: the union over all declarations (C's composite type)."""
+        if self.indirect:
+            return self.pointer_kinds
+        return frozenset(k for d in (*self.definitions, *self.prototypes) for k in d.kinds)
+
+    @property
+    def location(self) -> Declaration | None:
+        """Where the function is reported: its definition, else its first prototype."""
+        return self.definition or (self.prototypes[0] if self.prototypes else None)
+
+    @property
+    def hybrid(self) -> bool:
+        return any(d.hybrid for d in self.definitions)
+
+
+@dataclass(frozen=True)
+class RootReason:
+    kind: str  # "undefined", "address-taken", "pointer", "configured"
+    text: str
+
+
+class Program:
+    """The linked call graph of a set of units, with the inference result."""
+
+    def __init__(self, summaries: Iterable[UnitSummary], roots: Iterable[str] = ()) -> None:
+        self.functions: dict[str, Function] = {}
+        self.graph = nx.MultiDiGraph()
+        self.configured_roots = frozenset(roots)
+        for summary in summaries:
+            self._add(summary)
+        self.roots: dict[str, RootReason] = self._find_roots()
+        self.next_hop: dict[str, tuple[str, Call | None]] = self._search_backwards()
+
+    # -- linking ------------------------------------------------------------
+    def _function(self, symbol: str, name: str) -> Function:
+        function = self.functions.get(symbol)
+        if function is None:
+            function = self.functions[symbol] = Function(symbol, name)
+            self.graph.add_node(symbol)
+        return function
+
+    def _add(self, summary: UnitSummary) -> None:
+        for decl in summary.declarations:
+            function = self._function(decl.symbol, decl.name)
+            bucket = function.definitions if decl.is_definition else function.prototypes
+            if not any(_same_place(decl, seen) for seen in bucket):
+                bucket.append(decl)
+        for taken in summary.address_taken:
+            function = self._function(taken.symbol, taken.name)
+            if not any(_same_place(taken, seen) for seen in function.address_taken):
+                function.address_taken.append(taken)
+        for call in summary.calls:
+            if call.indirect:
+                # One node per caller and pointer expression, as CoroCheck draws them.
+                node = f"{call.callee}@{call.caller}"
+                target = self._function(node, call.callee)
+                target.indirect = True
+                target.pointer_kinds = frozenset(call.pointer_kinds)
+            else:
+                node = call.callee
+                self._function(node, call.callee.split("@", 1)[0])
+            self._function(call.caller, call.caller.split("@", 1)[0])
+            key = (call.file, call.line, call.column)
+            if not self.graph.has_edge(call.caller, node, key):
+                self.graph.add_edge(call.caller, node, key=key, call=call)
+
+    # -- inference ----------------------------------------------------------
+    def _find_roots(self) -> dict[str, RootReason]:
+        roots: dict[str, RootReason] = {}
+        for symbol, function in self.functions.items():
+            kinds = function.kinds
+            if function.indirect:
+                if COROUTINE in kinds:
+                    roots[symbol] = RootReason("pointer", "an indirect call through a coroutine pointer")
+                continue
+            if function.name in self.configured_roots:
+                roots[symbol] = RootReason("configured", "a configured coroutine primitive")
+            elif COROUTINE in kinds and not function.definitions:
+                roots[symbol] = RootReason("undefined", "annotated and defined elsewhere")
+            elif COROUTINE in kinds and function.address_taken:
+                taken = function.address_taken[0]
+                roots[symbol] = RootReason(
+                    "address-taken",
+                    f"annotated and its address is taken at {taken.file}:{taken.line}",
+                )
+        return roots
+
+    def _search_backwards(self) -> dict[str, tuple[str, Call | None]]:
+        """Multi-source BFS over reversed call edges: node -> (next node, call)."""
+        next_hop: dict[str, tuple[str, Call | None]] = {root: (root, None) for root in self.roots}
+        queue = deque(sorted(self.roots))
+        while queue:
+            node = queue.popleft()
+            if node not in self.roots and self._is_barrier(node):
+                continue
+            for caller, _, data in sorted(
+                self.graph.in_edges(node, data=True), key=lambda e: _call_order(e[2]["call"])
+            ):
+                if caller not in next_hop:
+                    next_hop[caller] = (node, data["call"])
+                    queue.append(caller)
+        return next_hop
+
+    def _is_barrier(self, symbol: str) -> bool:
+        kinds = self.functions[symbol].kinds
+        return (BLOCKING in kinds or MIXED in kinds) and COROUTINE not in kinds
+
+    # -- queries ------------------------------------------------------------
+    def should_be_coroutine(self, symbol: str) -> bool:
+        return symbol in self.next_hop
+
+    def chain(self, symbol: str) -> list[Call]:
+        """The calls leading from ``symbol`` to a root (empty for a root itself)."""
+        calls: list[Call] = []
+        node = symbol
+        while node in self.next_hop:
+            following, call = self.next_hop[node]
+            if call is None:
+                break
+            calls.append(call)
+            node = following
+        return calls
+
+    def chain_end(self, symbol: str) -> str:
+        node = symbol
+        while node in self.next_hop and self.next_hop[node][1] is not None:
+            node = self.next_hop[node][0]
+        return node
+
+    def calls_from(self, symbol: str) -> list[tuple[str, Call]]:
+        return sorted(
+            ((callee, data["call"]) for _, callee, data in self.graph.out_edges(symbol, data=True)),
+            key=lambda item: _call_order(item[1]),
+        )
+
+    def lookup(self, name: str) -> list[Function]:
+        """Functions named ``name`` (several if static ones share it)."""
+        if name in self.functions:
+            return [self.functions[name]]
+        return [f for f in self.functions.values() if f.name == name and not f.indirect]
+
+
+def _same_place(a: Declaration | AddressTaken, b: Declaration | AddressTaken) -> bool:
+    return (a.file, a.line, a.column) == (b.file, b.line, b.column)
+
+
+def _call_order(call: Call) -> tuple[str, int, int]:
+    return (call.file, call.line, call.column)

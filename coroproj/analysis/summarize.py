@@ -1,0 +1,506 @@
+"""One pass over a parsed translation unit that produces its ``UnitSummary``.
+
+It records every function declaration with its written annotations, every
+call made by a defined function (direct, or indirect with the pointer's
+annotation), every function whose address is taken, hybrid functions, and
+the pointer events whose annotations disagree (``pointer-mismatch``, a
+purely local check: both sides' types are visible in the unit).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pycparser import c_ast
+
+from coroproj.analysis.findings import CHECKS, Finding, Note
+from coroproj.analysis.summary import (
+    AddressTaken,
+    Call,
+    Declaration,
+    Suppression,
+    UnitSummary,
+)
+from coroproj.frontend.annotations import AttributeNames, Kind, kinds_of
+from coroproj.frontend.typing import ScopedWalker, TypeEnv, TypeNode
+
+DEFAULT_HYBRID_PREDICATES = ("qemu_in_coroutine",)
+
+# Calls that end the program: a branch on a predicate whose other side is one
+# of these is an assertion, not a hybrid code path.
+_NORETURN = frozenset(
+    {"__assert_fail", "__assert_perror_fail", "__assert", "abort", "exit", "_exit",
+     "__builtin_unreachable", "__builtin_trap", "g_assertion_message_expr"}
+)
+
+_LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"((?:[^"\\]|\\.)*)"(.*)$', re.MULTILINE)
+_SUPPRESSION = re.compile(r"coroproj:\s*ignore\[([a-z\-, ]*)\]\s*([^*\n]*?)\s*(?:\*/|$)")
+
+
+def summarize(
+    ast: c_ast.FileAST,
+    *,
+    unit: str,
+    main_file: str,
+    preprocessed_text: str = "",
+    names: AttributeNames | None = None,
+    hybrid_predicates: Sequence[str] = DEFAULT_HYBRID_PREDICATES,
+) -> UnitSummary:
+    """Summarise one parsed unit (``ast`` from the front-end)."""
+    names = names or AttributeNames()
+    summary = UnitSummary(unit=unit, main_file=main_file)
+    linkage = _Linkage.collect(ast)
+    _Summarizer(summary, linkage, names, tuple(hybrid_predicates)).visit(ast)
+    summary.included_files = included_files(preprocessed_text, main_file)
+    summary.suppressions = list(find_suppressions(summary.included_files))
+    return summary
+
+
+class _Linkage:
+    """Per-name facts gathered before the walk: linkage and written annotations.
+
+    C merges all declarations of a function into one composite type, so the
+    annotation a function "has" is the union over its declarations.
+    """
+
+    def __init__(self) -> None:
+        self.static: set[str] = set()
+        self.kinds: dict[str, set[Kind]] = {}
+        self.definition: dict[str, c_ast.Node] = {}
+        self._seen: set[str] = set()
+
+    @classmethod
+    def collect(cls, ast: c_ast.FileAST) -> _Linkage:
+        linkage = cls()
+        for ext in ast.ext:
+            decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
+            if isinstance(decl, c_ast.Decl) and isinstance(decl.type, c_ast.FuncDecl):
+                linkage._note(decl, is_definition=isinstance(ext, c_ast.FuncDef))
+        return linkage
+
+    def _note(self, decl: c_ast.Decl, *, is_definition: bool) -> None:
+        name = decl.name
+        if name not in self._seen:  # linkage is decided by the first declaration
+            self._seen.add(name)
+            if "static" in (decl.storage or ()):
+                self.static.add(name)
+        self.kinds.setdefault(name, set()).update(kinds_of(decl.type))
+        if is_definition:
+            self.definition[name] = decl
+
+    def symbol(self, name: str, main_file: str) -> str:
+        if name not in self.static:
+            return name
+        definition = self.definition.get(name)
+        if definition is not None and definition.coord is not None:
+            return f"{name}@{definition.coord.file}:{definition.coord.line}"
+        return f"{name}@{main_file}"
+
+
+class _Summarizer(ScopedWalker):
+    def __init__(
+        self,
+        summary: UnitSummary,
+        linkage: _Linkage,
+        names: AttributeNames,
+        hybrid_predicates: tuple[str, ...],
+    ) -> None:
+        super().__init__(TypeEnv())
+        self.summary = summary
+        self.linkage = linkage
+        self.names = names
+        self.hybrid_predicates = hybrid_predicates
+        self.caller: str | None = None
+        self.hybrid_found = False
+
+    # -- declarations -----------------------------------------------------
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        if isinstance(node.type, c_ast.FuncDecl) and node.name:
+            self._record_declaration(node, is_definition=False)
+        self.env.declare(node)
+        self.visit(node.type)
+        if node.init is not None:
+            self.visit(node.init)
+            self._check_initializer(node.type, node.init)
+        if node.bitsize is not None:
+            self.visit(node.bitsize)
+
+    def visit_FuncDef(self, node: c_ast.FuncDef) -> None:
+        declaration = self._record_declaration(node.decl, is_definition=True)
+        self.caller = declaration.symbol
+        self.hybrid_found = False
+        super().visit_FuncDef(node)
+        declaration.hybrid = self.hybrid_found
+        self.caller = None
+
+    def _record_declaration(self, decl: c_ast.Decl, *, is_definition: bool) -> Declaration:
+        coord = decl.coord
+        symbol = self.linkage.symbol(decl.name, self.summary.main_file)
+        declaration = Declaration(
+            name=decl.name,
+            symbol=symbol,
+            file=coord.file if coord else self.summary.main_file,
+            line=coord.line if coord else 0,
+            column=(coord.column or 0) if coord else 0,
+            kinds=sorted(k.value for k in kinds_of(decl.type)),
+            is_definition=is_definition,
+            is_static=decl.name in self.linkage.static,
+        )
+        self.summary.declarations.append(declaration)
+        return declaration
+
+    # -- expressions --------------------------------------------------------
+    def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+        callee = _strip_deref_and_address(node.name)
+        direct = self._direct_function(callee)
+        if self.caller is not None:
+            self._record_call(node, callee, direct)
+        if direct is None:
+            self.visit(node.name)
+        if node.args is not None:
+            self.visit(node.args)
+            self._check_arguments(node, direct)
+
+    def visit_ID(self, node: c_ast.ID) -> None:
+        symbol = self.env.lookup(node.name)
+        if symbol is not None and symbol.is_function:
+            coord = node.coord
+            self.summary.address_taken.append(
+                AddressTaken(
+                    symbol=self._symbol_of(node.name),
+                    name=node.name,
+                    file=coord.file if coord else self.summary.main_file,
+                    line=coord.line if coord else 0,
+                    column=(coord.column or 0) if coord else 0,
+                )
+            )
+
+    def visit_StructRef(self, node: c_ast.StructRef) -> None:
+        self.visit(node.name)  # the field name is not a reference
+
+    def visit_NamedInitializer(self, node: c_ast.NamedInitializer) -> None:
+        for designator in node.name:
+            if not isinstance(designator, c_ast.ID):
+                self.visit(designator)
+        self.visit(node.expr)
+
+    def visit_UnaryOp(self, node: c_ast.UnaryOp) -> None:
+        # Operands of sizeof/alignof are not evaluated: no calls, no address taken.
+        if node.op in ("sizeof", "_Alignof", "alignof", "__alignof__", "__alignof"):
+            return
+        self.generic_visit(node)
+
+    def visit_TypeOf(self, node: c_ast.Node) -> None:
+        return  # typeof's operand is not evaluated
+
+    def visit_GenericSelection(self, node: c_ast.Node) -> None:
+        for association in getattr(node, "associations", None) or ():
+            self.visit(association)  # the controlling expression is not evaluated
+
+    def visit_Assignment(self, node: c_ast.Assignment) -> None:
+        self.generic_visit(node)
+        if node.op == "=":
+            self._check_pointer(
+                node, self.env.type_of(node.lvalue), node.rvalue, "assignment to", node.lvalue
+            )
+
+    def visit_Cast(self, node: c_ast.Cast) -> None:
+        self.generic_visit(node)
+        self._check_pointer(node, node.to_type, node.expr, "cast to", None)
+
+    def visit_Return(self, node: c_ast.Return) -> None:
+        self.generic_visit(node)
+        if node.expr is not None and self.function is not None:
+            func = self.function.decl.type
+            if isinstance(func, c_ast.FuncDecl):
+                self._check_pointer(node, func.type, node.expr, "return from", None)
+
+    # -- hybrid functions ---------------------------------------------------
+    def visit_If(self, node: c_ast.If) -> None:
+        self._check_hybrid(node.cond, (node.iftrue, node.iffalse))
+        self.generic_visit(node)
+
+    def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
+        self._check_hybrid(node.cond, (node.iftrue, node.iffalse))
+        self.generic_visit(node)
+
+    def visit_While(self, node: c_ast.While) -> None:
+        self._check_hybrid(node.cond, (node.stmt,))
+        self.generic_visit(node)
+
+    def visit_DoWhile(self, node: c_ast.DoWhile) -> None:
+        self._check_hybrid(node.cond, (node.stmt,))
+        self.generic_visit(node)
+
+    def visit_Switch(self, node: c_ast.Switch) -> None:
+        self._check_hybrid(node.cond, (node.stmt,))
+        self.generic_visit(node)
+
+    def visit_For(self, node: c_ast.For) -> None:
+        self._check_hybrid(node.cond, (node.stmt,))
+        super().visit_For(node)
+
+    def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
+        if node.op in ("&&", "||"):
+            self._check_hybrid(node.left, (node.right,))
+        self.generic_visit(node)
+
+    def _check_hybrid(self, cond: c_ast.Node | None, branches: Iterable[c_ast.Node | None]) -> None:
+        if self.function is None or cond is None or not self.hybrid_predicates:
+            return
+        if not any(
+            isinstance(sub, c_ast.FuncCall)
+            and isinstance(sub.name, c_ast.ID)
+            and sub.name.name in self.hybrid_predicates
+            for sub in _walk(cond)
+        ):
+            return
+        if any(_ends_program(branch) for branch in branches if branch is not None):
+            return  # an assertion such as assert(qemu_in_coroutine())
+        self.hybrid_found = True
+
+    # -- helpers ------------------------------------------------------------
+    def _symbol_of(self, name: str) -> str:
+        # A block-scope declaration of a function refers to the file-scope one.
+        return self.linkage.symbol(name, self.summary.main_file)
+
+    def _direct_function(self, callee: c_ast.Node) -> str | None:
+        """The name of the function a callee expression denotes, if it is direct."""
+        if not isinstance(callee, c_ast.ID):
+            return None
+        symbol = self.env.lookup(callee.name)
+        if symbol is None or symbol.is_function:  # unknown: implicitly declared function
+            return callee.name
+        return None
+
+    def _record_call(self, node: c_ast.FuncCall, callee: c_ast.Node, direct: str | None) -> None:
+        coord = node.coord
+        file = coord.file if coord else self.summary.main_file
+        line = coord.line if coord else 0
+        column = (coord.column or 0) if coord else 0
+        assert self.caller is not None
+        if direct is not None:
+            self.summary.calls.append(
+                Call(self.caller, self._symbol_of(direct), file, line, column)
+            )
+            return
+        kinds = self.env.kinds(self.env.type_of(callee)) or frozenset()
+        text = expression_text(callee)
+        label = " ".join(
+            [*(self.names.macro[k] for k in sorted(kinds, key=lambda k: k.value)), "*" + text]
+        )
+        self.summary.calls.append(
+            Call(
+                self.caller,
+                label,
+                file,
+                line,
+                column,
+                indirect=True,
+                pointer_kinds=sorted(k.value for k in kinds),
+            )
+        )
+
+    def _expr_coroutine(self, expr: c_ast.Node) -> bool | None:
+        """Whether an expression is a coroutine function (pointer); None if not a function."""
+        target = _strip_deref_and_address(expr)
+        if isinstance(target, c_ast.ID):
+            symbol = self.env.lookup(target.name)
+            if symbol is not None and symbol.is_function:
+                return Kind.COROUTINE in self.linkage.kinds.get(target.name, set()) or (
+                    Kind.COROUTINE in (self.env.kinds(symbol.type) or ())
+                )
+        kinds = self.env.kinds(self.env.type_of(expr))
+        return None if kinds is None else Kind.COROUTINE in kinds
+
+    def _check_pointer(
+        self,
+        node: c_ast.Node,
+        target_type: TypeNode | None,
+        expr: c_ast.Node | None,
+        what: str,
+        target_expr: c_ast.Node | None,
+    ) -> None:
+        if expr is None or target_type is None or _is_null(expr):
+            return
+        target_kinds = self.env.kinds(target_type)
+        if target_kinds is None:
+            return
+        source = self._expr_coroutine(expr)
+        if source is None:
+            return
+        target = Kind.COROUTINE in target_kinds
+        if source == target:
+            return
+        macro = self.names.macro[Kind.COROUTINE]
+        source_text = expression_text(expr)
+        where = f" '{expression_text(target_expr)}'" if target_expr is not None else ""
+        if source:
+            message = (
+                f"{what}{where} drops {macro}: '{source_text}' is a {macro} function"
+                " but the target type is a native function type"
+            )
+        else:
+            message = (
+                f"{what}{where} adds {macro}: '{source_text}' is a native function"
+                f" but the target type is a {macro} function type"
+            )
+        finding = self._local_finding("pointer-mismatch", node, self._function_name(), message)
+        declared = self.env.function_type(target_type)
+        if declared is not None and declared.coord is not None:
+            # Where the target's function type is written: the place a fix goes.
+            finding.notes.append(
+                Note(declared.coord.file, declared.coord.line, declared.coord.column or 0,
+                     "the target function type is declared here")
+            )
+
+    def _check_initializer(self, target_type: TypeNode, init: c_ast.Node) -> None:
+        if not isinstance(init, c_ast.InitList):
+            self._check_pointer(init, target_type, init, "initialisation of", None)
+            return
+        resolved = self.env.resolve(target_type)
+        if isinstance(resolved, c_ast.ArrayDecl):
+            for item in init.exprs:
+                value = item.expr if isinstance(item, c_ast.NamedInitializer) else item
+                self._check_initializer(resolved.type, value)
+            return
+        if not isinstance(resolved, (c_ast.Struct, c_ast.Union)) or resolved.decls is None:
+            return
+        members = [m for m in resolved.decls if isinstance(m, c_ast.Decl)]
+        position = 0
+        for item in init.exprs:
+            if isinstance(item, c_ast.NamedInitializer):
+                first = item.name[0] if item.name else None
+                if isinstance(first, c_ast.ID) and len(item.name) == 1:
+                    index = next(
+                        (i for i, m in enumerate(members) if m.name == first.name), None
+                    )
+                    if index is not None:
+                        self._check_member(members[index], item.expr)
+                        position = index + 1
+                continue
+            if position < len(members):
+                self._check_member(members[position], item)
+                position += 1
+
+    def _check_member(self, member: c_ast.Decl, value: c_ast.Node) -> None:
+        if isinstance(value, c_ast.InitList):
+            self._check_initializer(member.type, value)
+        else:
+            what = f"initialisation of member '{member.name}'" if member.name else "initialisation of"
+            self._check_pointer(value, member.type, value, what, None)
+
+    def _check_arguments(self, node: c_ast.FuncCall, direct: str | None) -> None:
+        if direct is not None:
+            symbol = self.env.lookup(direct)
+            func = self.env.function_type(symbol.type) if symbol else None
+        else:
+            func = self.env.function_type(self.env.type_of(node.name))
+        if func is None or func.args is None or node.args is None:
+            return
+        params = [p for p in func.args.params if isinstance(p, (c_ast.Decl, c_ast.Typename))]
+        for index, (param, arg) in enumerate(zip(params, node.args.exprs, strict=False)):
+            label = param.name if isinstance(param, c_ast.Decl) and param.name else f"#{index + 1}"
+            self._check_pointer(
+                arg, param.type, arg,
+                f"argument '{label}' of '{expression_text(node.name)}'", None,
+            )
+
+    def _function_name(self) -> str:
+        return self.function.decl.name if self.function is not None else "<file scope>"
+
+    def _local_finding(self, check: str, node: c_ast.Node, function: str, message: str) -> Finding:
+        coord = node.coord
+        finding = Finding(
+            check=check,
+            severity=CHECKS[check],
+            file=coord.file if coord else self.summary.main_file,
+            line=coord.line if coord else 0,
+            column=(coord.column or 0) if coord else 0,
+            function=function,
+            message=message,
+        )
+        self.summary.local_findings.append(finding)
+        return finding
+
+
+def _strip_deref_and_address(expr: c_ast.Node) -> c_ast.Node:
+    """``(*f)`` and ``(&f)`` denote ``f`` when f is a function."""
+    while isinstance(expr, c_ast.UnaryOp) and expr.op in ("*", "&"):
+        expr = expr.expr
+    return expr
+
+
+def _is_null(expr: c_ast.Node) -> bool:
+    while isinstance(expr, c_ast.Cast):
+        expr = expr.expr
+    return isinstance(expr, c_ast.Constant) and expr.value in ("0", "0L", "0UL", "0U")
+
+
+def _walk(node: c_ast.Node) -> Iterable[c_ast.Node]:
+    yield node
+    for _, child in node.children():
+        yield from _walk(child)
+
+
+def _ends_program(node: c_ast.Node) -> bool:
+    """True if a branch is just a call that never returns (an assertion failure)."""
+    while isinstance(node, c_ast.Compound) and node.block_items and len(node.block_items) == 1:
+        node = node.block_items[0]
+    while isinstance(node, c_ast.Cast):
+        node = node.expr
+    return (
+        isinstance(node, c_ast.FuncCall)
+        and isinstance(node.name, c_ast.ID)
+        and node.name.name in _NORETURN
+    )
+
+
+def expression_text(expr: c_ast.Node | None) -> str:
+    """Readable C for an expression, as used in messages and graph labels."""
+    if expr is None:
+        return ""
+    try:
+        from coroproj.frontend.generator import GnuCGenerator
+
+        return str(GnuCGenerator().visit(expr))
+    except Exception:  # the generator is for messages only: never fail a check on it
+        from pycparser import c_generator
+
+        try:
+            return str(c_generator.CGenerator().visit(expr))
+        except Exception:
+            return type(expr).__name__
+
+
+def included_files(preprocessed_text: str, main_file: str) -> list[str]:
+    """Files the unit's text came from, from the line markers (system headers excluded)."""
+    files: dict[str, None] = {main_file: None}
+    for match in _LINE_MARKER.finditer(preprocessed_text):
+        name, flags = match.group(1), match.group(2).split()
+        if "3" in flags or name.startswith("<"):
+            continue
+        files[name] = None
+    return list(files)
+
+
+def find_suppressions(files: Iterable[str]) -> Iterable[Suppression]:
+    """``coroproj: ignore[check] reason`` comments, applying to their line and the next."""
+    for file in files:
+        try:
+            text = Path(file).read_text(errors="replace")
+        except OSError:
+            continue
+        if "coroproj:" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = _SUPPRESSION.search(line)
+            if match is None:
+                continue
+            checks = [c.strip() for c in match.group(1).split(",") if c.strip()]
+            reason = match.group(2).strip()
+            # A comment alone on its line applies to the next line; otherwise to its own.
+            alone = line.strip().startswith(("/*", "//"))
+            yield Suppression(file, number + 1 if alone else number, checks, reason)

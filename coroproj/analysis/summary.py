@@ -1,0 +1,109 @@
+"""The summary of one translation unit: everything the whole-program
+inference needs, and nothing that needs the AST any more.
+
+Summaries are plain data, serialisable to JSON (``to_json``/``from_json``)
+so that they can be cached on disk and linked across units.
+
+Symbols: an ``extern`` function is known by its name across the project; a
+``static`` function by ``name@file:line`` of its definition, so that two
+units with a ``static`` function of the same name stay apart, while every
+unit that includes one header's ``static inline`` definition agrees on one
+symbol for it.  Indirect calls get a node ``*<expression>`` per caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from coroproj.analysis.findings import Finding, Note, Step
+
+SUMMARY_FORMAT = 1
+
+
+@dataclass
+class Declaration:
+    """One declaration or the definition of a function, where it was written."""
+
+    name: str
+    symbol: str
+    file: str
+    line: int
+    column: int
+    kinds: list[str]  # written annotations: "coroutine", "blocking", "mixed"
+    is_definition: bool = False
+    is_static: bool = False
+    hybrid: bool = False  # definitions only: branches on a hybrid predicate
+
+
+@dataclass
+class Call:
+    """A call edge from a defined function to a function or a pointer."""
+
+    caller: str  # symbol of the calling function
+    callee: str  # symbol, or "*expr" for an indirect call
+    file: str
+    line: int
+    column: int
+    indirect: bool = False
+    pointer_kinds: list[str] = field(default_factory=list)  # of the pointer's function type
+
+
+@dataclass
+class AddressTaken:
+    symbol: str
+    name: str
+    file: str
+    line: int
+    column: int
+
+
+@dataclass
+class Suppression:
+    """``/* coroproj: ignore[check, ...] reason */`` on a line or the line above."""
+
+    file: str
+    line: int  # the line the suppression applies to
+    checks: list[str]
+    reason: str
+
+
+@dataclass
+class UnitSummary:
+    unit: str  # the unit's identity, e.g. "src/a.c" or "src/a.c#config"
+    main_file: str
+    declarations: list[Declaration] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    address_taken: list[AddressTaken] = field(default_factory=list)
+    local_findings: list[Finding] = field(default_factory=list)  # pointer-mismatch, ...
+    suppressions: list[Suppression] = field(default_factory=list)
+    included_files: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["format"] = SUMMARY_FORMAT
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UnitSummary:
+        """Rebuild a summary; raises ValueError/KeyError/TypeError if malformed."""
+        if data.get("format") != SUMMARY_FORMAT:
+            raise ValueError("summary format mismatch")
+        return cls(
+            unit=data["unit"],
+            main_file=data["main_file"],
+            declarations=[Declaration(**d) for d in data["declarations"]],
+            calls=[Call(**c) for c in data["calls"]],
+            address_taken=[AddressTaken(**a) for a in data["address_taken"]],
+            local_findings=[_finding_from_json(f) for f in data["local_findings"]],
+            suppressions=[Suppression(**s) for s in data["suppressions"]],
+            included_files=list(data["included_files"]),
+        )
+
+
+def _finding_from_json(data: dict[str, Any]) -> Finding:
+    data = dict(data)
+    data.pop("fingerprint", None)
+    data["chain"] = [Step(**s) for s in data.get("chain", [])]
+    data["notes"] = [Note(**n) for n in data.get("notes", [])]
+    return Finding(**data)

@@ -1,0 +1,70 @@
+"""The ``coroproj`` command line: argument parsing and dispatch.
+
+Every sub-command lives in ``coroproj.commands.<name>`` and exposes
+``add_arguments(parser)`` and ``run(args) -> int``.  Errors the user can
+fix (``UserError``) are printed as one line and exit with status 2; a
+Python traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from coroproj import __version__
+from coroproj.errors import UserError
+
+COMMANDS = {
+    "check": "check annotations of C files or a whole project",
+    "why": "explain why a function must (or need not) be a coroutine function",
+    "graph": "write the annotated call graph around a function",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # One line, exit status 2, like every other usage error.
+        raise UserError(f"{self.prog}: error: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="coroproj",
+        description="Check coroutine_fn annotations and compile coroutines to CPS.",
+    )
+    parser.add_argument("--version", action="version", version=f"coroproj {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"coroproj.commands.{name.replace('-', '_')}")
+        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def split_compiler_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Everything after the first ``--`` goes to the compiler untouched."""
+    argv = list(argv)
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1 :]
+    return argv, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    own, compiler_flags = split_compiler_flags(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(own)
+        args.compiler_flags = compiler_flags
+        return int(args.run(args))
+    except UserError as error:
+        print(str(error), file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("coroproj: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,124 @@
+"""Entry points of the front-end: text or file in, annotated AST out.
+
+``parse_file`` preprocesses a translation unit with its own flags and
+parses it; ``parse_text`` parses already preprocessed text.  Both return
+an AST whose annotations sit on function types (see ``placement``) and
+turn every problem into ``SourceError``/``UserError``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pycparser import c_ast
+
+from coroproj.errors import SourceError, SourceSpot
+from coroproj.frontend.annotations import AttributeNames
+from coroproj.frontend.parser import GnuCParser, GnuParseError
+from coroproj.frontend.placement import (
+    ExtraAnnotation,
+    MisplacedAnnotation,
+    place_annotations,
+)
+from coroproj.frontend.preprocess import preprocess, read_source_line
+
+# Recursive descent needs roughly a dozen Python frames per nesting level
+# of C; this lets real code nest deeply while absurd input still ends in a
+# (caught) RecursionError instead of exhausting the C stack.
+_RECURSION_LIMIT = 12_000
+
+DEFAULT_NAMES = AttributeNames()
+
+
+@dataclass
+class ParsedUnit:
+    """One parsed translation unit.
+
+    ``text`` is the preprocessed text the AST was parsed from.
+    ``extra_annotations``: annotations on function types reached through a
+    typedef (``coroutine_fn Fn *p`` with ``typedef void Fn(void)``), which
+    have no ``FuncDecl`` of their own in the AST.
+    ``misplaced_annotations``: annotations written on something that is not
+    a function type (a warning-level problem); removed from the AST.
+    """
+
+    path: Path
+    ast: c_ast.FileAST
+    text: str
+    extra_annotations: list[ExtraAnnotation] = field(default_factory=list)
+    misplaced_annotations: list[MisplacedAnnotation] = field(default_factory=list)
+
+
+def parse_text(text: str, filename: str, names: AttributeNames = DEFAULT_NAMES) -> c_ast.FileAST:
+    """Parse preprocessed GNU C text (line markers name the files)."""
+    return parse_unit_text(text, filename, names).ast
+
+
+def parse_unit_text(
+    text: str,
+    filename: str,
+    names: AttributeNames = DEFAULT_NAMES,
+    *,
+    cwd: str | Path | None = None,
+) -> ParsedUnit:
+    """Like ``parse_text`` but also returns the annotation side tables."""
+    parser = GnuCParser(names)
+    previous_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
+    try:
+        ast = parser.parse(text, filename)
+        report = place_annotations(ast)
+    except GnuParseError as error:
+        raise _source_error(error.coord, error.message, error.filename, cwd) from None
+    except RecursionError:
+        raise _source_error(
+            parser.last_coord(), "construct nested too deeply to parse", filename, cwd
+        ) from None
+    except (ValueError, AssertionError, AttributeError, TypeError, IndexError) as error:
+        # pycparser signals some malformed input by failing an internal
+        # check; report it at the last token read.
+        detail = str(error) or type(error).__name__
+        raise _source_error(
+            parser.last_coord(), f"cannot parse this ({detail})", filename, cwd
+        ) from None
+    finally:
+        sys.setrecursionlimit(previous_limit)
+    return ParsedUnit(
+        path=Path(filename),
+        ast=ast,
+        text=text,
+        extra_annotations=report.extra_annotations,
+        misplaced_annotations=report.misplaced_annotations,
+    )
+
+
+def parse_file(
+    path: str | Path,
+    flags: Sequence[str] = (),
+    *,
+    compiler: str = "cc",
+    names: AttributeNames = DEFAULT_NAMES,
+    cwd: str | Path | None = None,
+) -> ParsedUnit:
+    """Preprocess ``path`` with ``flags`` (run in ``cwd``) and parse it."""
+    text = preprocess(path, flags, compiler=compiler, cwd=cwd)
+    unit = parse_unit_text(text, str(path), names, cwd=cwd)
+    unit.path = Path(path)
+    return unit
+
+
+def _source_error(
+    coord: object, message: str, filename: str, cwd: str | Path | None
+) -> SourceError:
+    file = getattr(coord, "file", None) or filename
+    line = getattr(coord, "line", None) or 1
+    column = getattr(coord, "column", None) or 0
+    return SourceError(
+        SourceSpot(file, line, column),
+        message,
+        "parse-error",
+        source_line=read_source_line(file, line, cwd),
+    )

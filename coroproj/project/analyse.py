@@ -1,0 +1,153 @@
+"""Whole-project analysis: compile database -> cached unit summaries -> one program.
+
+Each unit goes through the incremental protocol of ``cache.cached_or_build``
+in a worker process (unchanged units are not even preprocessed); then all
+summaries, cached or fresh, are linked and checked together, so a finding
+in one file can be caused by a chain through many others.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coroproj.analysis.findings import Finding
+from coroproj.analysis.pipeline import (
+    Analysis,
+    AnalysisOptions,
+    analyse,
+    failure_finding,
+    preprocess_unit,
+    summarize_text,
+)
+from coroproj.analysis.summary import UnitSummary
+from coroproj.errors import SourceError, SourceSpot
+from coroproj.project.cache import SummaryCache, UnitIndex, cached_or_build
+from coroproj.project.compile_db import CompileJob, LoadedDatabase, load_compile_database
+from coroproj.project.config import Config
+from coroproj.project.discover import locate_database
+from coroproj.project.runner import run_jobs
+
+
+@dataclass
+class RunStats:
+    units: int = 0
+    parsed: int = 0  # preprocessed and parsed in this run
+    cached: int = 0  # summary reused without parsing
+    failed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not C: (file, reason)
+
+
+@dataclass
+class ProjectAnalysis:
+    root: Path
+    database: Path
+    analysis: Analysis
+    stats: RunStats
+
+
+@dataclass(frozen=True)
+class _Work:
+    """One unit's work order (picklable, for the process pool)."""
+
+    job: CompileJob
+    cache_dir: Path
+    options: AnalysisOptions
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class _Done:
+    summary: dict[str, Any] | None
+    rebuilt: bool
+    failure: tuple[str, int, int, str] | None = None  # file, line, column, message
+
+
+def _summarise_job(work: _Work) -> _Done:
+    """Runs in a worker: the cached summary, or preprocess + parse + summarise."""
+    job = work.job
+    index = UnitIndex(SummaryCache(work.cache_dir), work.fingerprint)
+    try:
+
+        def preprocess(job: CompileJob) -> str:
+            return preprocess_unit(job.file, job.flags, work.options, cwd=job.directory,
+                                   compiler=job.compiler)
+
+        def summarise(job: CompileJob, text: str) -> dict[str, Any]:
+            summary = summarize_text(text, str(job.file), work.options, unit=job.key)
+            return summary.to_json()
+
+        summary, rebuilt = cached_or_build(job, index, preprocess, summarise)
+        try:
+            UnitSummary.from_json(summary)
+        except (KeyError, TypeError, ValueError):
+            # A cache entry of an older layout: rebuild it, never trust it.
+            index.forget(job)
+            text = preprocess(job)
+            summary, rebuilt = summarise(job, text), True
+            index.cache.put(index.cache.key(text, index.fingerprint), summary)
+        return _Done(summary, rebuilt)
+    except SourceError as error:
+        spot = error.spot
+        return _Done(None, True, (spot.file, spot.line, spot.column, str(error)))
+    finally:
+        index.close()
+
+
+def analyse_project(
+    config: Config,
+    options: AnalysisOptions,
+    *,
+    database: Path | None = None,
+    build_dir: Path | None = None,
+    workers: int | None = None,
+    quiet: bool = False,
+    keep_going: bool = True,
+) -> ProjectAnalysis:
+    """Analyse every C unit of the project's compile database."""
+    root = config.root
+    database = locate_database(
+        root, build_dir=build_dir, explicit=database or config.compile_commands
+    )
+    loaded: LoadedDatabase = load_compile_database(database)
+    jobs = [job for job in loaded.jobs if not config.is_excluded(job.file)]
+    cache_dir = config.effective_cache_dir()
+    fingerprint = config.fingerprint() + options.fingerprint()
+    orders = [_Work(job, cache_dir, options, fingerprint) for job in jobs]
+    run = run_jobs(
+        _summarise_job,
+        orders,
+        workers=workers or os.cpu_count() or 1,
+        quiet=quiet,
+        description="Analysing",
+        describe=lambda work: os.path.relpath(work.job.file, root),
+    )
+    stats = RunStats(units=len(jobs), skipped=list(loaded.skipped))
+    summaries: list[UnitSummary] = []
+    failures: list[Finding] = []
+    for _work, done in run.results:
+        if done.failure is not None:
+            file, line, column, message = done.failure
+            failures.append(_failure(file, line, column, message))
+            stats.failed += 1
+            continue
+        assert done.summary is not None
+        summaries.append(UnitSummary.from_json(done.summary))
+        if done.rebuilt:
+            stats.parsed += 1
+        else:
+            stats.cached += 1
+    for failure in run.failures:
+        failures.append(_failure(str(failure.job.job.file), 0, 0, failure.message))
+        stats.failed += 1
+    analysis = analyse(summaries, options, failures)
+    return ProjectAnalysis(root, database, analysis, stats)
+
+
+def _failure(file: str, line: int, column: int, message: str) -> Finding:
+    first_line = message.splitlines()[0] if message else "could not analyse this unit"
+    # The message is already "file:line:col: error: ... [coroproj-parse-error]".
+    text = first_line.split(": error: ", 1)[-1].removesuffix(" [coroproj-parse-error]")
+    return failure_finding(SourceError(SourceSpot(file, line, column), text))

@@ -1,0 +1,1 @@
+"""Rendering findings and call graphs: GCC-style text, JSON, SARIF, dot."""

@@ -1,0 +1,76 @@
+"""Incremental runs: counts of parsed and cached units, cache robustness."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.whole.test_fixpoint import CHAIN
+from tests.whole.trees import make_tree
+
+
+def _stats(root: Path, coroproj_json) -> tuple[dict, list]:
+    _, data = coroproj_json("-q", "-j", "2", cwd=root)
+    findings = sorted((f["check"], f["function"], f["line"]) for f in data["findings"])
+    return data["summary"], findings
+
+
+def _touch(path: Path, text: str | None = None) -> None:
+    if text is not None:
+        path.write_text(text)
+    later = time.time() + 2
+    os.utime(path, (later, later))
+
+
+def test_second_run_parses_nothing_touching_files_reparses_exactly_their_units(
+    tmp_path: Path, coroproj_json
+) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    first, findings = _stats(root, coroproj_json)
+    assert (first["units"], first["parsed"], first["cached"]) == (3, 3, 0)
+
+    second, again = _stats(root, coroproj_json)
+    assert (second["parsed"], second["cached"]) == (0, 3)
+    assert again == findings
+
+    _touch(root / "a.c", (root / "a.c").read_text() + "/* edited */\nint unused_global;\n")
+    third, _ = _stats(root, coroproj_json)
+    assert (third["parsed"], third["cached"]) == (1, 2)
+
+    # c.h is included by c.c and b.c, not by a.c.
+    _touch(root / "c.h", (root / "c.h").read_text() + "int c_extra(void);\n")
+    fourth, _ = _stats(root, coroproj_json)
+    assert (fourth["parsed"], fourth["cached"]) == (2, 1)
+
+
+def test_corrupt_or_deleted_cache_gives_the_same_findings(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    _, expected = _stats(root, coroproj_json)
+    cache = root / ".coroproj"
+    entries = [p for p in cache.rglob("*") if p.is_file() and p.suffix == ".json"]
+    assert entries
+    for entry in entries:  # truncate every summary
+        entry.write_bytes(entry.read_bytes()[: len(entry.read_bytes()) // 2])
+    summary, findings = _stats(root, coroproj_json)
+    assert findings == expected and summary["parsed"] == 3
+    for entry in cache.rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(b"\x00garbage")
+    _, findings = _stats(root, coroproj_json)
+    assert findings == expected
+    subprocess.run(["rm", "-rf", str(cache)], check=True)
+    _, findings = _stats(root, coroproj_json)
+    assert findings == expected
+
+
+def test_two_checks_at_once_agree(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    command = [sys.executable, "-m", "coroproj", "check", "--format", "json", "-q", "-j", "1"]
+    runs = [subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [json.loads(run.communicate()[0]) for run in runs]
+    keys = [sorted((f["check"], f["function"]) for f in out["findings"]) for out in outputs]
+    assert keys[0] == keys[1] == keys[2] and keys[0]
