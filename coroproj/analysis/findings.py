@@ -62,6 +62,7 @@ class Finding:
     notes: list[Note] = field(default_factory=list)
     suppressed: bool = False
     suppression_reason: str | None = None
+    source_line: str | None = None  # the offending line, shown under the message like GCC
 
     @property
     def fingerprint(self) -> str:

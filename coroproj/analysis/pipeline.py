@@ -129,6 +129,7 @@ def failure_finding(error: SourceError) -> Finding:
         column=error.spot.column,
         function="",
         message=error.message,
+        source_line=error.source_line,
     )
 
 

@@ -24,7 +24,7 @@ from coroproj.analysis.findings import CHECKS
 from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED
 from coroproj.commands.inputs import Inputs, add_input_arguments, inputs_from_args
 from coroproj.report.dot import annotated_graph, to_dot
-from coroproj.report.text import format_findings
+from coroproj.report.text import format_finding, format_findings
 from coroproj.util.files import write_text_atomically
 
 
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = inputs_from_args(args)
     analysis = inputs.analysis
     for failure in analysis.failures:
-        print(f"{failure.file}:{failure.line}:{failure.column}: error: {failure.message} "
-              "[coroproj-parse-error]", file=sys.stderr)
+        print(format_finding(failure), file=sys.stderr)
     if analysis.failures and not args.keep_going:
         print(f"coroproj: {len(analysis.failures)} unit(s) could not be analysed; the program is "
               "incomplete, so no findings are reported (use --keep-going to see them anyway)",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +86,6 @@ def analyse_files(paths: list[str], flags: list[str], options: AnalysisOptions) 
         try:
             summaries.append(summarize_unit(path, flags, options))
         except SourceError as error:
-            print(str(error), file=sys.stderr)
             failures.append(failure_finding(error))
     return analyse(summaries, options, failures)
 

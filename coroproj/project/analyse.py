@@ -62,7 +62,7 @@ class _Work:
 class _Done:
     summary: dict[str, Any] | None
     rebuilt: bool
-    failure: tuple[str, int, int, str] | None = None  # file, line, column, message
+    failure: Finding | None = None  # the parse-error finding
 
 
 def _summarise_job(work: _Work) -> _Done:
@@ -90,8 +90,7 @@ def _summarise_job(work: _Work) -> _Done:
             index.cache.put(index.cache.key(text, index.fingerprint), summary)
         return _Done(summary, rebuilt)
     except SourceError as error:
-        spot = error.spot
-        return _Done(None, True, (spot.file, spot.line, spot.column, str(error)))
+        return _Done(None, True, failure_finding(error))
     finally:
         index.close()
 
@@ -129,8 +128,7 @@ def analyse_project(
     failures: list[Finding] = []
     for _work, done in run.results:
         if done.failure is not None:
-            file, line, column, message = done.failure
-            failures.append(_failure(file, line, column, message))
+            failures.append(done.failure)
             stats.failed += 1
             continue
         assert done.summary is not None

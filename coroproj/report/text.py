@@ -32,6 +32,8 @@ def format_finding(finding: Finding, relative_to: str | None = None) -> str:
         f"{_spot(finding.file, finding.line, finding.column, relative_to)}: "
         f"{finding.severity}: {finding.message} [coroproj-{finding.check}]"
     ]
+    if finding.source_line is not None:
+        lines.append(f"  {finding.source_line.rstrip()}")
     for step in finding.chain:
         text = f"'{step.caller}' calls '{step.callee}'"
         if step.why:

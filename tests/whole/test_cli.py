@@ -1,0 +1,127 @@
+"""The project-level command line as a user meets it: builds, errors, reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import ROOT, run_coroproj
+from tests.whole.test_fixpoint import CHAIN
+from tests.whole.trees import make_tree
+
+MAKEFILE = """\
+CC ?= cc
+CFLAGS = -Iinclude -std=gnu11
+OBJS = a.o b.o c.o
+prog: $(OBJS)
+\t$(CC) -o $@ $(OBJS)
+%.o: %.c
+\t$(CC) $(CFLAGS) -c $< -o $@
+"""
+
+SCONSTRUCT = """\
+env = Environment(CPPPATH=['include'], CCFLAGS=['-std=gnu11'])
+env.Program('prog', ['a.c', 'b.c', 'c.c'])
+"""
+
+
+def _missing(data: dict) -> list[str]:
+    return sorted(f["function"] for f in data["findings"] if f["check"] == "missing")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_tree_with_only_a_makefile(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(tmp_path, CHAIN, database=False)
+    (root / "Makefile").write_text(MAKEFILE)
+    status, data = coroproj_json("-q", cwd=root)
+    assert status == 1 and _missing(data) == ["a_top", "b_step"]
+    assert (root / "compile_commands.json").is_file()
+    assert not list(root.glob("*.o")), "generating the database must not build"
+
+
+def test_tree_with_only_a_sconstruct(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(tmp_path, CHAIN, database=False)
+    (root / "SConstruct").write_text(SCONSTRUCT)
+    status, data = coroproj_json("-q", cwd=root)
+    assert status == 1 and _missing(data) == ["a_top", "b_step"]
+
+
+def test_no_database_and_nothing_to_generate_it_from(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN, database=False)
+    (root / ".git").mkdir()
+    result = run_coroproj("check", cwd=root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "compile_commands.json" in result.stderr and "CMAKE_EXPORT_COMPILE_COMMANDS" in result.stderr
+
+
+def test_sarif_output_validates_against_the_official_schema(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    result = run_coroproj("check", "-q", "--format", "sarif", cwd=root)
+    assert result.returncode == 1, result.stderr
+    sarif = json.loads(result.stdout)
+    schema = json.loads((ROOT / "coroproj/report/schemas/sarif-schema-2.1.0.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif)
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert rules == {"coroproj-missing", "coroproj-proto-mismatch"}
+
+
+def test_unknown_configuration_key_is_a_one_line_error(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    (root / "coroproj.toml").write_text('roots = ["qemu_coroutine_yield"]\ncolour = "red"\n')
+    result = run_coroproj("check", cwd=root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "colour" in result.stderr and "coroproj.toml" in result.stderr
+
+
+def test_configured_severity_and_roots(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(
+        tmp_path,
+        {
+            **CHAIN,
+            "c.c": '#include "c.h"\nvoid my_wait(void) {}\nvoid coroutine_fn c_wait(void) { my_wait(); }\n',
+        },
+    )
+    (root / "coroproj.toml").write_text('roots = ["my_wait"]\n[severity]\nproto-mismatch = "off"\n')
+    _, data = coroproj_json("-q", cwd=root)
+    assert sorted((f["check"], f["function"]) for f in data["findings"]) == [
+        ("missing", "a_top"),
+        ("missing", "b_step"),
+    ]
+
+
+def test_broken_unit_fails_with_exit_2_unless_keep_going(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(tmp_path, {**CHAIN, "d.c": '#include "compiler.h"\nint broken( {\n'})
+    result = run_coroproj("check", "-q", cwd=root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "d.c:2:" in result.stderr and "[coroproj-parse-error]" in result.stderr
+    assert result.stdout == ""
+    status, data = coroproj_json("-q", "--keep-going", cwd=root)
+    assert status == 2 and _missing(data) == ["a_top", "b_step"]
+
+
+def test_why_explains_the_chain(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    result = run_coroproj("why", "a_top", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "'a_top' calls 'b_step'" in result.stdout
+    assert "'c_wait' calls 'qemu_coroutine_yield'" in result.stdout
+    native = run_coroproj("why", "main", cwd=root)
+    assert "need not be coroutine_fn" in native.stdout
+
+
+def test_graph_around_a_function_as_svg(tmp_path: Path) -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz is not installed")
+    root = make_tree(tmp_path, CHAIN)
+    out = tmp_path / "b_step.svg"
+    result = run_coroproj("graph", "b_step", "--callers", "--depth", "1", "-o", str(out), cwd=root)
+    assert result.returncode == 0, result.stderr
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg
+    assert "a_top" in svg and "c_wait" not in svg
+    dot = run_coroproj("graph", "b_step", "--callees", cwd=root).stdout
+    assert '"b_step" -> "c_wait"' in dot and "a_top" not in dot
