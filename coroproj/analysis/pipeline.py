@@ -17,7 +17,8 @@ from coroproj.analysis.inference import Program
 from coroproj.analysis.summarize import DEFAULT_HYBRID_PREDICATES, summarize
 from coroproj.analysis.summary import UnitSummary
 from coroproj.errors import SourceError
-from coroproj.frontend.annotations import AttributeNames, Kind
+from coroproj.frontend.annotations import AttributeNames
+from coroproj.frontend.unit import ParsedUnit
 
 DEFAULT_ROOTS = ("qemu_coroutine_yield",)
 
@@ -73,12 +74,11 @@ def summarize_text(
     text: str, main_file: str, options: AnalysisOptions, *, unit: str | None = None
 ) -> UnitSummary:
     """Parse preprocessed text and summarise it; raises SourceError."""
-    from coroproj.frontend.unit import parse_text
+    from coroproj.frontend.unit import parse_unit_text
 
-    parsed = parse_text(text, main_file, options.names)
-    ast = getattr(parsed, "ast", parsed)
+    parsed = parse_unit_text(text, main_file, options.names)
     summary = summarize(
-        ast,
+        parsed.ast,
         unit=unit or main_file,
         main_file=main_file,
         preprocessed_text=text,
@@ -102,10 +102,10 @@ def summarize_unit(
     return summarize_text(text, str(path), options, unit=unit)
 
 
-def _misplaced_annotations(parsed: object, names: AttributeNames) -> list[Finding]:
+def _misplaced_annotations(parsed: ParsedUnit, names: AttributeNames) -> list[Finding]:
     findings = []
-    for spot, kind, what in getattr(parsed, "misplaced_annotations", ()) or ():
-        macro = names.macro[Kind(kind) if not isinstance(kind, Kind) else kind]
+    for spot, kind, what in parsed.misplaced_annotations:
+        macro = names.macro[kind]
         findings.append(
             Finding(
                 check="misplaced-annotation",

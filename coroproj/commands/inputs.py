@@ -28,6 +28,7 @@ from coroproj.analysis.summarize import DEFAULT_HYBRID_PREDICATES
 from coroproj.errors import SourceError, UserError
 from coroproj.frontend.annotations import AttributeNames
 from coroproj.project.analyse import ProjectAnalysis, analyse_project
+from coroproj.project.compile_db import load_compile_database
 from coroproj.project.config import Config, load_config
 from coroproj.project.discover import find_existing_database, find_project_root
 
@@ -117,7 +118,7 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
     if args.compiler_flags and not explicit_database:
         return _files_mode(args, paths)
     root = find_project_root(paths[0] if paths else Path.cwd())
-    if all_files and not explicit_database and find_existing_database(root) is None:
+    if all_files and not explicit_database and not _in_existing_database(root, paths):
         # Quick check of named files outside a configured build: no generation.
         return _files_mode(args, paths, load_config(root))
     config = load_config(root)
@@ -157,6 +158,14 @@ def _options_from_config(config: Config) -> AnalysisOptions:
         severity=severity,
         compiler=config.compiler or "cc",
     )
+
+
+def _in_existing_database(root: Path, paths: list[Path]) -> bool:
+    database = find_existing_database(root)
+    if database is None:
+        return False
+    named = {p.resolve() for p in paths}
+    return any(job.file in named for job in load_compile_database(database).jobs)
 
 
 def _under(file: str, roots: list[Path]) -> bool:

@@ -29,6 +29,7 @@ def test_chain_across_three_files_and_header_reported_once(tmp_path: Path, corop
     assert [(s["caller"], s["callee"], Path(s["file"]).name) for s in a_top["chain"]] == [
         ("a_top", "b_step", "a.c"),
         ("b_step", "c_wait", "b.c"),
+        ("c_wait", "qemu_coroutine_yield", "c.c"),
     ]
 
 
