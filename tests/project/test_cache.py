@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from coroproj.project import cache as cache_module
 from coroproj.project.cache import (
     SummaryCache,
     UnitIndex,
@@ -222,11 +223,26 @@ def test_editing_a_header_rebuilds_exactly_its_includers(project: Path) -> None:
     assert driver.run() == (["a.c"], ["a.c"])
 
 
-def test_touch_without_edit_rebuilds_nothing(project: Path) -> None:
+def test_touch_without_edit_rebuilds_nothing_and_is_hashed_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     driver = Driver(project)
     driver.run()
     bump(project / "common.h")
+    header = (project / "common.h").read_bytes()
+    hashed: list[bytes] = []
+    real_sha256 = cache_module._sha256
+
+    def recording_sha256(data: bytes) -> str:
+        hashed.append(data)
+        return real_sha256(data)
+
+    monkeypatch.setattr(cache_module, "_sha256", recording_sha256)
     assert driver.run() == ([], [])
+    assert hashed.count(header) == 1  # shared by a.c and b.c, read once
+    hashed.clear()
+    assert driver.run() == ([], [])
+    assert header not in hashed  # the new timestamp was remembered: stat alone suffices
 
 
 def test_comment_only_edit_reuses_summary_after_preprocessing(project: Path) -> None:
