@@ -209,9 +209,7 @@ def _check_generated(output: Path, tool: str, log: str = "") -> Path:
     if not entries:
         # Left in place, an empty database would be picked up by the next run.
         output.unlink(missing_ok=True)
-        raise UserError(
-            f"{tool} found no compile commands for {output.parent}:\n{_last_lines(log)}"
-        )
+        raise UserError(f"{tool} found no compile commands for {output.parent}:\n{_last_lines(log)}")
     return output
 
 

@@ -119,10 +119,7 @@ def _hammer(directory: str, worker: int, rounds: int, errors: Any) -> None:
 def test_concurrent_writers_readers_and_deleter_never_fail(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     errors = context.Queue()
-    workers = [
-        context.Process(target=_hammer, args=(str(tmp_path / "c"), n, 150, errors))
-        for n in range(3)
-    ]
+    workers = [context.Process(target=_hammer, args=(str(tmp_path / "c"), n, 150, errors)) for n in range(3)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -327,8 +324,7 @@ def test_two_processes_recording_at_once(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     halves = [sources[:30], sources[30:]]
     processes = [
-        context.Process(target=_record_many, args=(str(tmp_path / "c"), n, halves[n]))
-        for n in range(2)
+        context.Process(target=_record_many, args=(str(tmp_path / "c"), n, halves[n])) for n in range(2)
     ]
     for process in processes:
         process.start()
