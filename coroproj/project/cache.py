@@ -230,6 +230,7 @@ class UnitIndex:
         self.path = cache.directory / INDEX_FILE
         self._connection: sqlite3.Connection | None = None
         self._connected_in: int | None = None  # pid: a forked child must reconnect
+        self._connected_to: tuple[int, int] | None = None  # (device, inode) of the file
         # Per-instance memo: headers shared by many units are stat'ed and
         # hashed once per run, not once per unit.
         self._stats: dict[str, tuple[int, int] | None] = {}
@@ -334,6 +335,10 @@ class UnitIndex:
         if self._connected_in != os.getpid():
             # Inherited through fork: never use (or close) the parent's connection.
             self._connection = None
+        elif self._connection is not None and self._file_identity() != self._connected_to:
+            # The index file was deleted or replaced (someone cleaned the cache):
+            # writes through the old connection would silently go nowhere.
+            self.close()
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -346,7 +351,15 @@ class UnitIndex:
                 raise
             self._connection = connection
             self._connected_in = os.getpid()
+            self._connected_to = self._file_identity()
         return self._connection
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return None
+        return (status.st_dev, status.st_ino)
 
     def _query(self, sql: str, parameters: tuple[str, ...]) -> tuple[Any, ...] | None:
         for _attempt in range(2):

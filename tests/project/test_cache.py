@@ -334,3 +334,21 @@ def test_two_processes_recording_at_once(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "c" / "index.sqlite3") as connection:
         (count,) = connection.execute("SELECT COUNT(*) FROM units").fetchone()
     assert count == 60
+
+
+def test_index_survives_its_directory_being_deleted_mid_run(tmp_path: Path) -> None:
+    source = tmp_path / "u.c"
+    source.write_text("int u;\n")
+    job = CompileJob(file=source, directory=tmp_path, compiler="cc", flags=())
+    cache = SummaryCache(tmp_path / "cache")
+    index = UnitIndex(cache, "fp")
+    key = cache.key("int u;", "fp")
+    cache.put(key, SUMMARY)
+    index.record(job, [], key)
+    assert not index.needs_rebuild(job)
+    shutil.rmtree(tmp_path / "cache")
+    assert index.needs_rebuild(job)  # the summary is gone with the directory
+    cache.put(key, SUMMARY)
+    index.record(job, [], key)  # must not raise, and must be usable afterwards
+    assert not UnitIndex(cache, "fp").needs_rebuild(job)
+    index.close()
