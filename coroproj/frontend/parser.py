@@ -90,6 +90,26 @@ class GnuCParser(CParser):
         # them: lets a declarator tell whether attributes trail it.
         self._last_attributes: list[c_ast.AttributeSpecifier] = []
         self._last_attributes_end = -1
+        # Which external declarations contain annotations (by id), so the
+        # placement pass need not walk the thousands of header declarations
+        # that have none.
+        self.annotation_count = 0
+        self.annotated_externals: set[int] = set()
+
+    def parse(self, text: str, filename: str = "", debug: bool = False) -> c_ast.FileAST:
+        self.annotation_count = 0
+        self.annotated_externals = set()
+        return super().parse(text, filename, debug)
+
+    def _parse_translation_unit(self) -> list[c_ast.Node]:
+        ext: list[c_ast.Node] = []
+        while self._peek() is not None:
+            before = self.annotation_count
+            items = self._parse_external_declaration()
+            if self.annotation_count != before:
+                self.annotated_externals.update(id(item) for item in items)
+            ext.extend(items)
+        return ext
 
     # ------------------------------------------------------------------
     # Errors
@@ -194,6 +214,7 @@ class GnuCParser(CParser):
             if kind is not None:
                 # The spelling is kept in ``arguments`` for diagnostics.
                 spelled = name if arguments is None else f"{name}({arguments})"
+                self.annotation_count += 1
                 return c_ast.Attribute(kind.value, PENDING, spelled, coord)
         return c_ast.Attribute(name, namespace, arguments, coord)
 
