@@ -211,12 +211,11 @@ def main() -> None:
     gnu_rate = gnu_lines / gnu_time
     plain_rate = plain_lines / plain_time
     print(f"unit: {options.functions * 2} generated functions + {len(HEADERS)} glibc headers")
-    print(
-        f"coroproj GNU front-end: {gnu_lines:7d} lines in {gnu_time:6.3f} s = {gnu_rate:9.0f} lines/s"
-    )
-    print(
-        f"plain pycparser 3.12:   {plain_lines:7d} lines in {plain_time:6.3f} s = {plain_rate:9.0f} lines/s"
-    )
+    for label, lines, seconds, rate in (
+        ("coroproj GNU front-end", gnu_lines, gnu_time, gnu_rate),
+        ("plain pycparser 3.12  ", plain_lines, plain_time, plain_rate),
+    ):
+        print(f"{label}: {lines:7d} lines in {seconds:6.3f} s = {rate:9.0f} lines/s")
     print(f"ratio GNU / plain: {gnu_rate / plain_rate:.2f}")
 
 
