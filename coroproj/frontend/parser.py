@@ -659,6 +659,18 @@ class GnuCParser(CParser):
             )
         return super()._parse_primary_expression()
 
+    def _parse_conditional_expression(self) -> c_ast.Node:
+        expr = self._parse_binary_expression()
+        if self._accept("CONDOP"):
+            if self._accept("COLON"):  # GNU: cond ?: otherwise
+                iffalse = self._parse_conditional_expression()
+                return gnu_ast.OmittedConditional(expr, iffalse, expr.coord)
+            iftrue = self._parse_expression()
+            self._expect("COLON")
+            iffalse = self._parse_conditional_expression()
+            return c_ast.TernaryOp(expr, iftrue, iffalse, expr.coord)
+        return expr
+
     def _parse_designator(self) -> c_ast.Node:
         tok = self._peek()
         if tok is not None and tok.type == "LBRACKET":

@@ -217,6 +217,10 @@ CONSTRUCTS = {
         " __signed__ char e; __volatile__ int h;",
         _node(c_ast.Decl, name="c"),
     ),
+    "conditional_with_omitted_operand": (
+        "int f(int a, int b) { return a ?: b ? 1 : 2; }",
+        _node(gnu_ast.OmittedConditional),
+    ),
     "compound_literal_and_designators": (
         "struct P { int x, y; }; struct P f(void) { return (struct P){ .y = 2, .x = 1 }; }",
         _node(c_ast.CompoundLiteral),
