@@ -38,6 +38,7 @@ _NEEDS_SEMICOLON = (
     gnu_ast.LocalLabels,
     gnu_ast.StmtExpr,
     gnu_ast.LabelAddress,
+    gnu_ast.OmittedConditional,
 )
 
 
@@ -182,6 +183,9 @@ class GnuCGenerator(CGenerator):
             # __real__, __imag__, _Alignof, __alignof__: keyword operators.
             return f"{n.op}({self._visit_expr(n.expr, allow_comma=True)})"
         return super().visit_UnaryOp(n)
+
+    def visit_OmittedConditional(self, n: gnu_ast.OmittedConditional) -> str:
+        return "(" + self._visit_expr(n.cond) + ") ?: (" + self._visit_expr(n.iffalse) + ")"
 
     def visit_RangeDesignator(self, n: gnu_ast.RangeDesignator) -> str:
         return "[" + self._visit_expr(n.low) + " ... " + self._visit_expr(n.high) + "]"

@@ -107,6 +107,21 @@ class CaseRange(c_ast.Case):
         return f"CaseRange(low={self.expr!r}, high={self.high!r}, stmts={self.stmts!r})"
 
 
+class OmittedConditional(GnuNode):
+    """``cond ?: otherwise`` (a conditional with the middle operand
+    omitted): ``cond`` if it is non-zero, evaluated once, else
+    ``otherwise``."""
+
+    __slots__ = ("__weakref__", "cond", "coord", "iffalse")
+    _child_fields = ("cond", "iffalse")
+    attr_names = ()
+
+    def __init__(self, cond: c_ast.Node, iffalse: c_ast.Node, coord: Any = None) -> None:
+        self.cond = cond
+        self.iffalse = iffalse
+        self.coord = coord
+
+
 class RangeDesignator(GnuNode):
     """``[low ... high] = value`` in an initializer list."""
 

@@ -90,6 +90,26 @@ class GnuCParser(CParser):
         # them: lets a declarator tell whether attributes trail it.
         self._last_attributes: list[c_ast.AttributeSpecifier] = []
         self._last_attributes_end = -1
+        # Which external declarations contain annotations (by id), so the
+        # placement pass need not walk the thousands of header declarations
+        # that have none.
+        self.annotation_count = 0
+        self.annotated_externals: set[int] = set()
+
+    def parse(self, text: str, filename: str = "", debug: bool = False) -> c_ast.FileAST:
+        self.annotation_count = 0
+        self.annotated_externals = set()
+        return super().parse(text, filename, debug)
+
+    def _parse_translation_unit(self) -> list[c_ast.Node]:
+        ext: list[c_ast.Node] = []
+        while self._peek() is not None:
+            before = self.annotation_count
+            items = self._parse_external_declaration()
+            if self.annotation_count != before:
+                self.annotated_externals.update(id(item) for item in items)
+            ext.extend(items)
+        return ext
 
     # ------------------------------------------------------------------
     # Errors
@@ -194,6 +214,7 @@ class GnuCParser(CParser):
             if kind is not None:
                 # The spelling is kept in ``arguments`` for diagnostics.
                 spelled = name if arguments is None else f"{name}({arguments})"
+                self.annotation_count += 1
                 return c_ast.Attribute(kind.value, PENDING, spelled, coord)
         return c_ast.Attribute(name, namespace, arguments, coord)
 
@@ -637,6 +658,18 @@ class GnuCParser(CParser):
                 c_ast.ID(tok.value, coord), c_ast.ExprList([first, second], coord), coord
             )
         return super()._parse_primary_expression()
+
+    def _parse_conditional_expression(self) -> c_ast.Node:
+        expr = self._parse_binary_expression()
+        if self._accept("CONDOP"):
+            if self._accept("COLON"):  # GNU: cond ?: otherwise
+                iffalse = self._parse_conditional_expression()
+                return gnu_ast.OmittedConditional(expr, iffalse, expr.coord)
+            iftrue = self._parse_expression()
+            self._expect("COLON")
+            iffalse = self._parse_conditional_expression()
+            return c_ast.TernaryOp(expr, iftrue, iffalse, expr.coord)
+        return expr
 
     def _parse_designator(self) -> c_ast.Node:
         tok = self._peek()

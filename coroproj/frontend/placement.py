@@ -65,10 +65,21 @@ class PlacementReport:
     misplaced_annotations: list[MisplacedAnnotation] = field(default_factory=list)
 
 
-def place_annotations(ast: c_ast.Node) -> PlacementReport:
-    """Attach the pending annotations of ``ast`` (modified in place)."""
+def place_annotations(
+    ast: c_ast.FileAST, annotated_externals: set[int] | None = None
+) -> PlacementReport:
+    """Attach the pending annotations of ``ast`` (modified in place).
+
+    ``annotated_externals``: ids of the external declarations that contain
+    annotations (as recorded by the parser); the others are only scanned
+    for typedef names.  None walks everything.
+    """
     placer = _Placer()
-    placer.run(ast)
+    for external in ast.ext:
+        if annotated_externals is None or id(external) in annotated_externals:
+            placer.run(external)
+        elif isinstance(external, c_ast.Typedef):
+            placer.typedefs[external.name] = external
     return placer.report
 
 

@@ -70,7 +70,7 @@ def parse_unit_text(
     sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
         ast = parser.parse(text, filename)
-        report = place_annotations(ast)
+        report = place_annotations(ast, parser.annotated_externals)
     except GnuParseError as error:
         raise _source_error(error.coord, error.message, error.filename, cwd) from None
     except RecursionError:

@@ -72,8 +72,9 @@ def _summarise_job(work: _Work) -> _Done:
     try:
 
         def preprocess(job: CompileJob) -> str:
-            return preprocess_unit(job.file, job.flags, work.options, cwd=job.directory,
-                                   compiler=job.compiler)
+            return preprocess_unit(
+                job.file, job.flags, work.options, cwd=job.directory, compiler=job.compiler
+            )
 
         def summarise(job: CompileJob, text: str) -> dict[str, Any]:
             summary = summarize_text(text, str(job.file), work.options, unit=job.key)
@@ -107,9 +108,7 @@ def analyse_project(
 ) -> ProjectAnalysis:
     """Analyse every C unit of the project's compile database."""
     root = config.root
-    database = locate_database(
-        root, build_dir=build_dir, explicit=database or config.compile_commands
-    )
+    database = locate_database(root, build_dir=build_dir, explicit=database or config.compile_commands)
     loaded: LoadedDatabase = load_compile_database(database)
     jobs = [job for job in loaded.jobs if not config.is_excluded(job.file)]
     cache_dir = config.effective_cache_dir()

@@ -204,23 +204,6 @@ def _file_state(path: Path) -> FileState | None:
     return FileState(str(path), after.st_mtime_ns, after.st_size, _sha256(content))
 
 
-def _unchanged(state: FileState) -> bool:
-    path = Path(state.path)
-    try:
-        current = path.stat()
-    except OSError:
-        return False
-    if current.st_size != state.size:
-        return False
-    if current.st_mtime_ns == state.mtime_ns:
-        return True
-    # Touched (checkout, rebuild) but maybe not edited: the hash decides.
-    try:
-        return _sha256(path.read_bytes()) == state.sha256
-    except OSError:
-        return False
-
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
     job_key TEXT PRIMARY KEY,
@@ -247,6 +230,11 @@ class UnitIndex:
         self.path = cache.directory / INDEX_FILE
         self._connection: sqlite3.Connection | None = None
         self._connected_in: int | None = None  # pid: a forked child must reconnect
+        self._connected_to: tuple[int, int] | None = None  # (device, inode) of the file
+        # Per-instance memo: headers shared by many units are stat'ed and
+        # hashed once per run, not once per unit.
+        self._stats: dict[str, tuple[int, int] | None] = {}
+        self._hashes: dict[str, str | None] = {}
 
     # The caller's view -----------------------------------------------------
 
@@ -267,9 +255,48 @@ class UnitIndex:
             states = [FileState(*entry) for entry in json.loads(deps_json)]
         except (ValueError, TypeError):
             return None
-        if not states or not all(_unchanged(state) for state in states):
+        if not states:
             return None
-        return self.cache.get(summary_key)
+        current: list[FileState] = []
+        for state in states:
+            now = self._current_state(state)
+            if now is None:
+                return None
+            current.append(now)
+        summary = self.cache.get(summary_key)
+        if summary is not None and current != states:
+            # Touched but not edited (a checkout, a rebuild): remember the new
+            # timestamps so the next run trusts stat again instead of hashing.
+            self._store(job, current, summary_key)
+        return summary
+
+    def _current_state(self, state: FileState) -> FileState | None:
+        """``state`` with today's timestamp if the file's content is unchanged, else None."""
+        observed = self._stat(state.path)
+        if observed is None or observed[1] != state.size:
+            return None
+        if observed[0] == state.mtime_ns:
+            return state
+        if self._hash(state.path) != state.sha256:
+            return None
+        return FileState(state.path, observed[0], state.size, state.sha256)
+
+    def _stat(self, path: str) -> tuple[int, int] | None:
+        if path not in self._stats:
+            try:
+                result = os.stat(path)
+                self._stats[path] = (result.st_mtime_ns, result.st_size)
+            except OSError:
+                self._stats[path] = None
+        return self._stats[path]
+
+    def _hash(self, path: str) -> str | None:
+        if path not in self._hashes:
+            try:
+                self._hashes[path] = _sha256(Path(path).read_bytes())
+            except OSError:
+                self._hashes[path] = None
+        return self._hashes[path]
 
     def record(self, job: CompileJob, deps: Iterable[Path], summary_key: str) -> None:
         """Remember that ``job`` (reading ``deps`` besides its main file) made ``summary_key``.
@@ -284,10 +311,12 @@ class UnitIndex:
                 self.forget(job)
                 return
             states.append(state)
+        self._store(job, states, summary_key)
+
+    def _store(self, job: CompileJob, states: list[FileState], summary_key: str) -> None:
         deps_json = json.dumps([[s.path, s.mtime_ns, s.size, s.sha256] for s in states])
         self._execute(
-            "INSERT OR REPLACE INTO units (job_key, context, summary_key, deps) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO units (job_key, context, summary_key, deps) VALUES (?, ?, ?, ?)",
             (job.key, self.context, summary_key, deps_json),
         )
 
@@ -306,6 +335,10 @@ class UnitIndex:
         if self._connected_in != os.getpid():
             # Inherited through fork: never use (or close) the parent's connection.
             self._connection = None
+        elif self._connection is not None and self._file_identity() != self._connected_to:
+            # The index file was deleted or replaced (someone cleaned the cache):
+            # writes through the old connection would silently go nowhere.
+            self.close()
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -318,7 +351,15 @@ class UnitIndex:
                 raise
             self._connection = connection
             self._connected_in = os.getpid()
+            self._connected_to = self._file_identity()
         return self._connection
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return None
+        return (status.st_dev, status.st_ino)
 
     def _query(self, sql: str, parameters: tuple[str, ...]) -> tuple[Any, ...] | None:
         for _attempt in range(2):

@@ -54,9 +54,7 @@ class Config:
     compile_commands: Path | None = None
     cache_dir: Path | None = None
     compiler: str | None = None
-    _severity_map: dict[str, SeveritySetting] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    _severity_map: dict[str, SeveritySetting] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_severity_map", dict(self.severity))
@@ -246,9 +244,7 @@ _FIELDS: dict[str, tuple[str, _Converter]] = {
 }
 
 
-def _config_from_table(
-    root: Path, path: Path, table: dict[str, Any], section: str | None
-) -> Config:
+def _config_from_table(root: Path, path: Path, table: dict[str, Any], section: str | None) -> Config:
     reader = _Reader(path, section)
     values: dict[str, Any] = {}
     for key, value in table.items():

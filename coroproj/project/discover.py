@@ -136,14 +136,19 @@ def generate_with_scons(root: Path) -> Path:
     output = root / DATABASE_NAME
     scons = _tool_command("scons", "SCons")
     if (root / PROJECT_SCONS_TOOL).is_file():
-        # The project's coroproj tool knows its variants and defines the alias.
-        log = _run_generator([*scons, "-C", str(root), "-Q", "compiledb"], root, "SCons")
-    else:
-        with tempfile.TemporaryDirectory(prefix="coroproj-scons-") as scratch:
-            wrapper = Path(scratch) / "SConstruct.coroproj"
-            wrapper.write_text(_SCONS_WRAPPER.format(output=str(output)))
-            command = [*scons, "-C", str(root), "-Q", "-f", str(wrapper), str(output)]
-            log = _run_generator(command, root, "SCons")
+        # The project's coroproj tool knows its variants and defines the alias,
+        # when the SConstruct loads it; otherwise use the generic route.
+        try:
+            log = _run_generator([*scons, "-C", str(root), "-Q", "compiledb"], root, "SCons")
+            return _check_generated(output, "SCons", log)
+        except UserError as error:
+            if "Do not know how to make" not in str(error):
+                raise
+    with tempfile.TemporaryDirectory(prefix="coroproj-scons-") as scratch:
+        wrapper = Path(scratch) / "SConstruct.coroproj"
+        wrapper.write_text(_SCONS_WRAPPER.format(output=str(output)))
+        command = [*scons, "-C", str(root), "-Q", "-f", str(wrapper), str(output)]
+        log = _run_generator(command, root, "SCons")
     return _check_generated(output, "SCons", log)
 
 
@@ -209,9 +214,7 @@ def _check_generated(output: Path, tool: str, log: str = "") -> Path:
     if not entries:
         # Left in place, an empty database would be picked up by the next run.
         output.unlink(missing_ok=True)
-        raise UserError(
-            f"{tool} found no compile commands for {output.parent}:\n{_last_lines(log)}"
-        )
+        raise UserError(f"{tool} found no compile commands for {output.parent}:\n{_last_lines(log)}")
     return output
 
 

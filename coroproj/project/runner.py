@@ -166,9 +166,7 @@ def _run_isolated(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[Result
                 internal=True,
             )
         except Exception as error:
-            return _Outcome(
-                failure=f"internal error: {type(error).__name__}: {error}", internal=True
-            )
+            return _Outcome(failure=f"internal error: {type(error).__name__}: {error}", internal=True)
 
 
 class _Progress:

@@ -22,8 +22,7 @@ def _attribute_named(name: str):
 def _node(cls: type, **fields: object):
     def check(nodes: list[c_ast.Node]) -> bool:
         return any(
-            isinstance(n, cls) and all(getattr(n, k) == v for k, v in fields.items())
-            for n in nodes
+            isinstance(n, cls) and all(getattr(n, k) == v for k, v in fields.items()) for n in nodes
         )
 
     return check
@@ -41,8 +40,14 @@ CONSTRUCTS = {
         "static __attribute__((unused)) int x;",
         _attribute_named("unused"),
     ),
-    "attribute_short_spelling": ("__attribute ((unused)) static int x;", _attribute_named("unused")),
-    "attribute_after_declarator": ("int x __attribute__((aligned(8))) = 1;", _attribute_named("aligned")),
+    "attribute_short_spelling": (
+        "__attribute ((unused)) static int x;",
+        _attribute_named("unused"),
+    ),
+    "attribute_after_declarator": (
+        "int x __attribute__((aligned(8))) = 1;",
+        _attribute_named("aligned"),
+    ),
     "attribute_after_star": ("int * __attribute__((unused)) const p;", _attribute_named("unused")),
     "attribute_at_paren_declarator": (
         "int (__attribute__((unused)) *fp)(void);",
@@ -50,11 +55,12 @@ CONSTRUCTS = {
     ),
     "attribute_on_struct_tag_and_brace": (
         "struct __attribute__((packed)) S { char c; int i; } __attribute__((aligned(4)));",
-        lambda nodes: any(
-            isinstance(n, c_ast.Struct) and len(n.attributes) == 2 for n in nodes
-        ),
+        lambda nodes: any(isinstance(n, c_ast.Struct) and len(n.attributes) == 2 for n in nodes),
     ),
-    "attribute_on_member": ("struct S { int i __attribute__((aligned(8))); };", _attribute_named("aligned")),
+    "attribute_on_member": (
+        "struct S { int i __attribute__((aligned(8))); };",
+        _attribute_named("aligned"),
+    ),
     "attribute_on_enumerator": (
         "enum E { A __attribute__((deprecated)) = 1, B } __attribute__((packed));",
         _attribute_named("deprecated"),
@@ -68,7 +74,8 @@ CONSTRUCTS = {
         _attribute_named("unused"),
     ),
     "fallthrough_statement": (
-        "int f(int x) { switch (x) { case 1: x++; __attribute__((fallthrough)); case 2: break; } return x; }",
+        "int f(int x) { switch (x) { case 1: x++; __attribute__((fallthrough));"
+        " case 2: break; } return x; }",
         _attribute_named("fallthrough"),
     ),
     "attribute_in_cast_type": (
@@ -84,7 +91,7 @@ CONSTRUCTS = {
         _node(c_ast.Typedef, name="ll"),
     ),
     "asm_statement_with_operands": (
-        'unsigned long f(unsigned long x) { unsigned long out; '
+        "unsigned long f(unsigned long x) { unsigned long out; "
         '__asm__ __volatile__("mov %1, %0" : "=r"(out) : "r"(x) : "memory", "cc"); return out; }',
         _node(gnu_ast.Asm, sections=3),
     ),
@@ -92,7 +99,10 @@ CONSTRUCTS = {
         'int f(int x) { int y; asm("mov %[in], %[out]" : [out] "=r"(y) : [in] "r"(x)); return y; }',
         _node(gnu_ast.AsmOperand, name="out"),
     ),
-    "asm_clobbers_only": ('void f(void) { asm volatile("" ::: "memory"); }', _node(gnu_ast.Asm, sections=3)),
+    "asm_clobbers_only": (
+        'void f(void) { asm volatile("" ::: "memory"); }',
+        _node(gnu_ast.Asm, sections=3),
+    ),
     "asm_goto": (
         'void f(void) { asm goto("jmp %l0" :::: out); out: ; }',
         _node(gnu_ast.Asm, qualifiers=["goto"], sections=4),
@@ -125,7 +135,8 @@ CONSTRUCTS = {
     ),
     "static_assert": ('_Static_assert(sizeof(int) == 4, "int");', _node(c_ast.StaticAssert)),
     "builtin_offsetof": (
-        "struct O { struct { int b[4]; } a; }; unsigned long o = __builtin_offsetof(struct O, a.b[2]);",
+        "struct O { struct { int b[4]; } a; };"
+        " unsigned long o = __builtin_offsetof(struct O, a.b[2]);",
         lambda nodes: any(
             isinstance(n, c_ast.FuncCall) and getattr(n.name, "name", "") == "__builtin_offsetof"
             for n in nodes
@@ -149,27 +160,37 @@ CONSTRUCTS = {
         "_Float128 a; __float128 b; _Float32 c; _Float64 d; _Float32x e; _Float64x f;",
         _type_named("_Float128"),
     ),
-    "thread_local_storage": ("__thread int a; _Thread_local int b;", _node(c_ast.Decl, storage=["__thread"])),
+    "thread_local_storage": (
+        "__thread int a; _Thread_local int b;",
+        _node(c_ast.Decl, storage=["__thread"]),
+    ),
     "atomic": (
         "_Atomic int a; _Atomic(long) b; int f(void) { return a + b; }",
         lambda nodes: any(isinstance(n, c_ast.Decl) and "_Atomic" in n.quals for n in nodes),
     ),
     "anonymous_members": (
-        "struct S { union { int a; float f; }; struct { int x, y; }; } s; int g(void) { return s.a + s.x; }",
+        "struct S { union { int a; float f; }; struct { int x, y; }; } s;"
+        " int g(void) { return s.a + s.x; }",
         _node(c_ast.Decl, name=None),
     ),
     "flexible_and_zero_length_arrays": (
         "struct S { int n; int z[0]; char data[]; };",
         lambda nodes: any(isinstance(n, c_ast.ArrayDecl) and n.dim is None for n in nodes),
     ),
-    "bit_fields": ("struct S { unsigned a : 3, : 0; int b : 4 __attribute__((packed)); };", _node(c_ast.Decl, name="b")),
+    "bit_fields": (
+        "struct S { unsigned a : 3, : 0; int b : 4 __attribute__((packed)); };",
+        _node(c_ast.Decl, name="b"),
+    ),
     "labels_as_values": (
         "int f(int i) { static void *t[] = { &&a, &&b }; goto *t[i]; a: return 1; b: return 2; }",
-        lambda nodes: any(isinstance(n, gnu_ast.ComputedGoto) for n in nodes)
-        and any(isinstance(n, gnu_ast.LabelAddress) for n in nodes),
+        lambda nodes: (
+            any(isinstance(n, gnu_ast.ComputedGoto) for n in nodes)
+            and any(isinstance(n, gnu_ast.LabelAddress) for n in nodes)
+        ),
     ),
     "local_labels": (
-        "int f(void) { __label__ again, out; int n = 0; again: if (n++ < 3) goto again; goto out; out: return n; }",
+        "int f(void) { __label__ again, out; int n = 0;"
+        " again: if (n++ < 3) goto again; goto out; out: return n; }",
         _node(gnu_ast.LocalLabels, names=["again", "out"]),
     ),
     "real_imag": (
@@ -177,11 +198,15 @@ CONSTRUCTS = {
         _node(c_ast.UnaryOp, op="__real__"),
     ),
     "alignof_gnu": (
-        "int t[4]; int a = __alignof__(long double) + __alignof__ t + __alignof(int) + _Alignof(int);",
+        "int t[4];"
+        " int a = __alignof__(long double) + __alignof__ t + __alignof(int) + _Alignof(int);",
         _node(c_ast.UnaryOp, op="__alignof__"),
     ),
     "complex_spellings": ("_Complex double a; __complex__ float b;", _type_named("__complex__")),
-    "empty_struct": ("struct E {}; struct E e;", lambda nodes: any(isinstance(n, c_ast.Struct) and n.decls == [] for n in nodes)),
+    "empty_struct": (
+        "struct E {}; struct E e;",
+        lambda nodes: any(isinstance(n, c_ast.Struct) and n.decls == [] for n in nodes),
+    ),
     "knr_definition": (
         "int f(a, b) int a; char *b; { return a + (b != 0); }",
         lambda nodes: any(isinstance(n, c_ast.FuncDef) and n.param_decls for n in nodes),
@@ -191,6 +216,10 @@ CONSTRUCTS = {
         " static __inline__ int f(void) { return 0; } static __inline int g(void) { return 0; }"
         " __signed__ char e; __volatile__ int h;",
         _node(c_ast.Decl, name="c"),
+    ),
+    "conditional_with_omitted_operand": (
+        "int f(int a, int b) { return a ?: b ? 1 : 2; }",
+        _node(gnu_ast.OmittedConditional),
     ),
     "compound_literal_and_designators": (
         "struct P { int x, y; }; struct P f(void) { return (struct P){ .y = 2, .x = 1 }; }",

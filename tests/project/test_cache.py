@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from coroproj.project import cache as cache_module
 from coroproj.project.cache import (
     SummaryCache,
     UnitIndex,
@@ -118,10 +119,7 @@ def _hammer(directory: str, worker: int, rounds: int, errors: Any) -> None:
 def test_concurrent_writers_readers_and_deleter_never_fail(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     errors = context.Queue()
-    workers = [
-        context.Process(target=_hammer, args=(str(tmp_path / "c"), n, 150, errors))
-        for n in range(3)
-    ]
+    workers = [context.Process(target=_hammer, args=(str(tmp_path / "c"), n, 150, errors)) for n in range(3)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -222,11 +220,26 @@ def test_editing_a_header_rebuilds_exactly_its_includers(project: Path) -> None:
     assert driver.run() == (["a.c"], ["a.c"])
 
 
-def test_touch_without_edit_rebuilds_nothing(project: Path) -> None:
+def test_touch_without_edit_rebuilds_nothing_and_is_hashed_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     driver = Driver(project)
     driver.run()
     bump(project / "common.h")
+    header = (project / "common.h").read_bytes()
+    hashed: list[bytes] = []
+    real_sha256 = cache_module._sha256
+
+    def recording_sha256(data: bytes) -> str:
+        hashed.append(data)
+        return real_sha256(data)
+
+    monkeypatch.setattr(cache_module, "_sha256", recording_sha256)
     assert driver.run() == ([], [])
+    assert hashed.count(header) == 1  # shared by a.c and b.c, read once
+    hashed.clear()
+    assert driver.run() == ([], [])
+    assert header not in hashed  # the new timestamp was remembered: stat alone suffices
 
 
 def test_comment_only_edit_reuses_summary_after_preprocessing(project: Path) -> None:
@@ -311,8 +324,7 @@ def test_two_processes_recording_at_once(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     halves = [sources[:30], sources[30:]]
     processes = [
-        context.Process(target=_record_many, args=(str(tmp_path / "c"), n, halves[n]))
-        for n in range(2)
+        context.Process(target=_record_many, args=(str(tmp_path / "c"), n, halves[n])) for n in range(2)
     ]
     for process in processes:
         process.start()
@@ -322,3 +334,21 @@ def test_two_processes_recording_at_once(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "c" / "index.sqlite3") as connection:
         (count,) = connection.execute("SELECT COUNT(*) FROM units").fetchone()
     assert count == 60
+
+
+def test_index_survives_its_directory_being_deleted_mid_run(tmp_path: Path) -> None:
+    source = tmp_path / "u.c"
+    source.write_text("int u;\n")
+    job = CompileJob(file=source, directory=tmp_path, compiler="cc", flags=())
+    cache = SummaryCache(tmp_path / "cache")
+    index = UnitIndex(cache, "fp")
+    key = cache.key("int u;", "fp")
+    cache.put(key, SUMMARY)
+    index.record(job, [], key)
+    assert not index.needs_rebuild(job)
+    shutil.rmtree(tmp_path / "cache")
+    assert index.needs_rebuild(job)  # the summary is gone with the directory
+    cache.put(key, SUMMARY)
+    index.record(job, [], key)  # must not raise, and must be usable afterwards
+    assert not UnitIndex(cache, "fp").needs_rebuild(job)
+    index.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coroproj.errors import UserError
-from coroproj.project.compile_db import CompileJob, load_compile_database
+from coroproj.project.compile_db import CompileJob, load_compile_database, split_command
 
 
 def write_db(directory: Path, entries: object) -> Path:
@@ -187,9 +190,7 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
         ([{"directory": "/", "file": "a.c", "command": "cc 'a.c"}], "cannot split"),
     ],
 )
-def test_wrong_shape_is_a_user_error_naming_the_file(
-    tmp_path: Path, content: object, message: str
-) -> None:
+def test_wrong_shape_is_a_user_error_naming_the_file(tmp_path: Path, content: object, message: str) -> None:
     path = write_db(tmp_path, content)
     with pytest.raises(UserError) as caught:
         load_compile_database(path)
@@ -200,3 +201,17 @@ def test_wrong_shape_is_a_user_error_naming_the_file(
 def test_missing_database_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         load_compile_database(tmp_path / "nope.json")
+
+
+@given(st.text(alphabet=" \t\nab=-\"'\\\x0b\u00a0", max_size=30))
+@settings(max_examples=400, deadline=None)
+def test_command_splitting_agrees_with_shlex(command: str) -> None:
+    try:
+        expected: list[str] | type[ValueError] = shlex.split(command)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: list[str] | type[ValueError] = split_command(command)
+    except ValueError:
+        got = ValueError
+    assert got == expected

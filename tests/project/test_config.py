@@ -88,15 +88,11 @@ def test_fingerprint_follows_analysis_settings_only(tmp_path: Path) -> None:
     assert base.fingerprint() == Config(root=tmp_path / "elsewhere").fingerprint()
     assert (
         base.fingerprint()
-        == dataclasses.replace(
-            base, severity=(("spurious", "off"),), exclude=("x/*",)
-        ).fingerprint()
+        == dataclasses.replace(base, severity=(("spurious", "off"),), exclude=("x/*",)).fingerprint()
     )
     assert base.fingerprint() != dataclasses.replace(base, roots=("other",)).fingerprint()
     assert base.fingerprint() != dataclasses.replace(base, coroutine_attr=("co",)).fingerprint()
-    assert (
-        base.fingerprint() != dataclasses.replace(base, hybrid_predicates=("in_co",)).fingerprint()
-    )
+    assert base.fingerprint() != dataclasses.replace(base, hybrid_predicates=("in_co",)).fingerprint()
 
 
 TABLE = "[tool.coroproj]\n"

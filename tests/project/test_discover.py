@@ -200,6 +200,15 @@ def test_scons_tree_with_the_project_tool_uses_its_alias(tmp_path: Path) -> None
 
 
 @needs_scons
+def test_project_tool_not_loaded_falls_back_to_generic_route(tmp_path: Path) -> None:
+    write(tmp_path / "site_scons" / "site_tools" / "coroproj.py", PROJECT_TOOL)
+    scons_tree(tmp_path)  # its SConstruct never loads the coroproj tool
+    path = locate_database(tmp_path, build_dir=None, explicit=None)
+    files = {job.file for job in load_compile_database(path).jobs}
+    assert files == {tmp_path / "src" / "main.c", tmp_path / "tool.c"}
+
+
+@needs_scons
 def test_broken_sconstruct_reports_scons_output(tmp_path: Path) -> None:
     write(tmp_path / "SConstruct", "env = Environment()\nraise RuntimeError('no such variant')\n")
     with pytest.raises(UserError) as caught:
