@@ -20,6 +20,7 @@ COMMANDS = {
     "check": "check annotations of C files or a whole project",
     "why": "explain why a function must (or need not) be a coroutine function",
     "graph": "write the annotated call graph around a function",
+    "translate": "show a C file after a pass of the CPS translator",
 }
 
 
@@ -54,8 +55,30 @@ def split_compiler_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
+def _compiler_driver(argv: list[str]) -> int:
+    """``coroproj cc [--backend NAME] GCC-ARGS...``: every other argument is gcc's."""
+    from coroproj.driver.cc import BACKENDS
+    from coroproj.driver.cc import main as cc_main
+
+    backend = "cpc"
+    if argv[:1] == ["--backend"] and len(argv) > 1:
+        backend, argv = argv[1], argv[2:]
+    elif argv and argv[0].startswith("--backend="):
+        backend, argv = argv[0].split("=", 1)[1], argv[1:]
+    if backend not in BACKENDS:
+        raise UserError(f"coroproj cc: unknown backend '{backend}' (choose {', '.join(BACKENDS)})")
+    return cc_main(argv, backend)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    own, compiler_flags = split_compiler_flags(sys.argv[1:] if argv is None else argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["cc"]:
+        try:
+            return _compiler_driver(arguments[1:])
+        except UserError as error:
+            print(str(error), file=sys.stderr)
+            return error.exit_status
+    own, compiler_flags = split_compiler_flags(arguments)
     try:
         args = build_parser().parse_args(own)
         args.compiler_flags = compiler_flags
