@@ -1,0 +1,150 @@
+/*
+ * Coroutine life cycles: several coroutines interleaved by their caller,
+ * each yielding and terminating; a coroutine whose LAST action is a yield
+ * (its continuation is empty while it is suspended, yet re-entering it must
+ * terminate it, not restart it); many sequential life cycles, which reuse
+ * pooled coroutines and their continuations.  Hand-translated following
+ * cpc_runtime.h.
+ *
+ * Original:
+ *
+ *   struct worker { int id; int steps; bool finished; };
+ *
+ *   static void coroutine_fn worker_fn(void *opaque)
+ *   {
+ *       struct worker *w = opaque;
+ *       for (int i = 0; i < w->steps; i++) {
+ *           printf("worker %d step %d\n", w->id, i);
+ *           qemu_coroutine_yield();
+ *       }
+ *       w->finished = true;
+ *   }
+ *
+ *   static void coroutine_fn yield_last(void *opaque)
+ *   {
+ *       int *count = opaque;
+ *       (*count)++;
+ *       qemu_coroutine_yield();
+ *   }
+ */
+#include "cps_coroutine.h"
+
+#include <stdio.h>
+
+#ifndef CONFIG_COROUTINE_POOL
+#define CONFIG_COROUTINE_POOL 1
+#endif
+
+struct worker {
+    int id;
+    int steps;
+    bool finished;
+};
+
+/* worker_fn normalized:
+ *       w = opaque; i = 0;
+ *   loop: if (!(i < w->steps)) { w->finished = true; return; }
+ *       printf(...); qemu_coroutine_yield();
+ *       i++; goto loop;
+ * The goto is a direct call of the loop piece (its frame would be popped
+ * at once, so no bounce through the trampoline). */
+struct worker_fn_args { void *opaque; };
+struct worker_fn__loop_args { struct worker *w; int i; };
+struct worker_fn__p1_args { struct worker *w; int i; };
+static cpc_cont *worker_fn__loop(cpc_cont *k);
+static cpc_cont *worker_fn__p1(cpc_cont *k);
+
+static cpc_cont *worker_fn(cpc_cont *k)
+{
+    struct worker_fn_args *args = cpc_pop(k, sizeof *args);
+    struct worker *w = args->opaque;
+    int i = 0;
+    struct worker_fn__loop_args *loop = cpc_push(&k, sizeof *loop);
+    loop->w = w;
+    loop->i = i;
+    return worker_fn__loop(k);
+}
+
+static cpc_cont *worker_fn__loop(cpc_cont *k)
+{
+    struct worker_fn__loop_args *args = cpc_pop(k, sizeof *args);
+    struct worker *w = args->w;
+    int i = args->i;
+    if (!(i < w->steps)) {
+        w->finished = true;
+        return k;
+    }
+    printf("worker %d step %d\n", w->id, i);
+    struct worker_fn__p1_args *p1 = cpc_push_frame(&k, sizeof *p1, worker_fn__p1);
+    p1->w = w;
+    p1->i = i;
+    cpc_push_frame(&k, 0, qemu_coroutine_yield);
+    return k;
+}
+
+static cpc_cont *worker_fn__p1(cpc_cont *k)
+{
+    struct worker_fn__p1_args *args = cpc_pop(k, sizeof *args);
+    struct worker *w = args->w;
+    int i = args->i;
+    i++;
+    struct worker_fn__loop_args *loop = cpc_push(&k, sizeof *loop);
+    loop->w = w;
+    loop->i = i;
+    return worker_fn__loop(k);
+}
+
+/* yield_last: the yield is in tail position; no empty piece after it. */
+struct yield_last_args { void *opaque; };
+
+static cpc_cont *yield_last(cpc_cont *k)
+{
+    struct yield_last_args *args = cpc_pop(k, sizeof *args);
+    int *count = args->opaque;
+    (*count)++;
+    cpc_push_frame(&k, 0, qemu_coroutine_yield);
+    return k;
+}
+
+enum { N_WORKERS = 3, N_SEQUENTIAL = 200 };
+
+int main(void)
+{
+    struct worker workers[N_WORKERS];
+    Coroutine *cos[N_WORKERS];
+    for (int i = 0; i < N_WORKERS; i++) {
+        workers[i] = (struct worker){ .id = i, .steps = i + 1 };
+        cos[i] = qemu_coroutine_create(worker_fn);
+    }
+    /* Round robin until every worker has terminated. */
+    int running = N_WORKERS;
+    for (int round = 0; running > 0; round++) {
+        printf("round %d\n", round);
+        for (int i = 0; i < N_WORKERS; i++) {
+            if (workers[i].finished) {
+                continue;
+            }
+            qemu_coroutine_enter(cos[i], &workers[i]);
+            if (workers[i].finished) {
+                printf("worker %d terminated\n", i);
+                running--;
+            }
+        }
+    }
+
+    int count = 0;
+    int reused = 0;
+    Coroutine *previous = NULL;
+    for (int i = 0; i < N_SEQUENTIAL; i++) {
+        Coroutine *co = qemu_coroutine_create(yield_last);
+        reused += co == previous;
+        qemu_coroutine_enter(co, &count); /* runs to the yield */
+        qemu_coroutine_enter(co, &count); /* terminates it: no restart */
+        previous = co;
+    }
+    printf("yield_last ran %d times in %d life cycles\n", count, N_SEQUENTIAL);
+    if (CONFIG_COROUTINE_POOL) {
+        printf("pooled coroutine reused %d times\n", reused);
+    }
+    return 0;
+}
