@@ -81,11 +81,14 @@ static cpc_function *yield_function(void)
 
 Coroutine *qemu_coroutine_new(void)
 {
-    CoroutineCpc *co = calloc(1, sizeof *co);
+    /* malloc, not calloc: glibc's calloc bypasses the per-thread cache and
+     * costs about a hundred more instructions per coroutine. */
+    CoroutineCpc *co = malloc(sizeof *co);
     if (co == NULL) {
         fprintf(stderr, "cpc: out of memory allocating a coroutine\n");
         abort();
     }
+    *co = (CoroutineCpc){ .cont = NULL, .started = false };
     return &co->base;
 }
 
