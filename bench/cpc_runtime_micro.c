@@ -1,43 +1,51 @@
 /*
- * Micro-benchmarks of the cpc runtime: QEMU test-coroutine's perf modes,
- * hand-translated following cpc_runtime.h and linked with the
- * hand-translated common layer (tests/cpc_runtime/qemu_coroutine_cps.c,
- * pool on or off at compile time) and coroutine-cpc.c.
+ * Micro-benchmarks of the cpc runtime: the perf modes of the sample
+ * project's tests/test-coroutine.c (QEMU's shapes), hand-translated
+ * following cpc_runtime.h and linked with the hand-translated common layer
+ * (tests/cpc_runtime/qemu_coroutine_cps.c) and coroutine-cpc.c.
  *
- *   cpc_runtime_micro lifecycle N        create + enter an empty coroutine
- *   cpc_runtime_micro nesting CYCLES D   a coroutine creating and entering a
- *                                        child, recursively to depth D
- *   cpc_runtime_micro yield N            one coroutine yielding N times,
- *                                        re-entered by its caller
- *   cpc_runtime_micro memory N           N coroutines suspended in a yield
+ *   cpc_runtime_micro lifecycle N [pool=on|off]  create + enter an empty
+ *                                                coroutine that terminates
+ *   cpc_runtime_micro nesting N [pool=on|off]    N chains of coroutines each
+ *                                                creating and entering a
+ *                                                child, 1000 deep
+ *   cpc_runtime_micro yield N [pool=on|off]      one coroutine yielding N
+ *                                                times, re-entered each time
+ *   cpc_runtime_micro suspended N                N coroutines suspended at
+ *                                                their first yield
  *
- * Prints `<mode> ops=<n> ns_per_op=<x>` (memory: heap bytes per suspended
- * coroutine, malloc's chunk overhead included).  Driven by
- * cpc_runtime_micro.py, which also counts instructions with callgrind.
+ * Prints `<mode> ops=<n> ns_per_op=<x>`; suspended prints the heap bytes
+ * per suspended coroutine (malloc's chunk overheads included, from
+ * mallinfo2) and the resident bytes (from /proc/self/statm, like
+ * test-coroutine).  Driven by cpc_runtime_micro.py, which also counts
+ * instructions with callgrind.
  *
- * Originals (QEMU tests/test-coroutine.c):
+ * Originals:
  *
- *   static void coroutine_fn empty_coroutine(void *opaque) { }
+ *   static void coroutine_fn perf_empty(void *opaque) { (void)opaque; }
  *
- *   typedef struct { unsigned int n_enter, n_return, max; } NestData;
- *   static void coroutine_fn nest(void *opaque)
+ *   static void coroutine_fn perf_nest(void *opaque)
  *   {
- *       NestData *nd = opaque;
- *       nd->n_enter++;
- *       if (nd->n_enter < nd->max) {
- *           Coroutine *child = qemu_coroutine_create(nest);
- *           qemu_coroutine_enter(child, nd);
+ *       unsigned int *remaining = opaque;
+ *       if (*remaining > 0) {
+ *           (*remaining)--;
+ *           qemu_coroutine_enter(qemu_coroutine_create(perf_nest), remaining);
  *       }
- *       nd->n_return++;
  *   }
  *
- *   static void coroutine_fn yield_loop(void *opaque)
+ *   static void coroutine_fn perf_yield_loop(void *opaque)
  *   {
- *       unsigned int *counter = opaque;
- *       while ((*counter) > 0) {
- *           (*counter)--;
+ *       unsigned long *remaining = opaque;
+ *       while (*remaining > 0) {
+ *           (*remaining)--;
  *           qemu_coroutine_yield();
  *       }
+ *   }
+ *
+ *   static void coroutine_fn perf_suspend_once(void *opaque)
+ *   {
+ *       (void)opaque;
+ *       qemu_coroutine_yield();
  *   }
  */
 #include "cps_coroutine.h"
@@ -47,66 +55,71 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+enum { PERF_NEST_DEPTH = 1000 };
 
 /* --- translated coroutine functions ------------------------------------ */
 
 struct entry_args { void *opaque; };
 
-static cpc_cont *empty_coroutine(cpc_cont *k)
+static cpc_cont *perf_empty(cpc_cont *k)
 {
-    cpc_pop(k, sizeof(struct entry_args));
+    struct entry_args *args = cpc_pop(k, sizeof *args);
+    (void)args->opaque;
     return k;
 }
 
-typedef struct {
-    unsigned int n_enter;
-    unsigned int n_return;
-    unsigned int max;
-} NestData;
-
-static cpc_cont *nest(cpc_cont *k)
+static cpc_cont *perf_nest(cpc_cont *k)
 {
     struct entry_args *args = cpc_pop(k, sizeof *args);
-    NestData *nd = args->opaque;
-    nd->n_enter++;
-    if (nd->n_enter < nd->max) {
-        Coroutine *child = qemu_coroutine_create(nest);
-        qemu_coroutine_enter(child, nd);
+    unsigned int *remaining = args->opaque;
+    if (*remaining > 0) {
+        (*remaining)--;
+        qemu_coroutine_enter(qemu_coroutine_create(perf_nest), remaining);
     }
-    nd->n_return++;
     return k;
 }
 
-/* yield_loop: the loop head is a piece; the code after the yield is the
- * loop head again, so the yield's continuation is that piece. */
-struct yield_loop__head_args { unsigned int *counter; };
-static cpc_cont *yield_loop__head(cpc_cont *k);
+/* perf_yield_loop: the loop head is a piece; the code after the yield is
+ * the loop head again, so the yield's continuation is that piece. */
+struct perf_yield_loop__head_args { unsigned long *remaining; };
+static cpc_cont *perf_yield_loop__head(cpc_cont *k);
 
-static cpc_cont *yield_loop(cpc_cont *k)
+static cpc_cont *perf_yield_loop(cpc_cont *k)
 {
     struct entry_args *args = cpc_pop(k, sizeof *args);
-    unsigned int *counter = args->opaque;
-    struct yield_loop__head_args *head = cpc_push(&k, sizeof *head);
-    head->counter = counter;
-    return yield_loop__head(k); /* direct call: goto the loop head */
+    unsigned long *remaining = args->opaque;
+    struct perf_yield_loop__head_args *head = cpc_push(&k, sizeof *head);
+    head->remaining = remaining;
+    return perf_yield_loop__head(k); /* direct call: goto the loop head */
 }
 
-static cpc_cont *yield_loop__head(cpc_cont *k)
+static cpc_cont *perf_yield_loop__head(cpc_cont *k)
 {
-    struct yield_loop__head_args *args = cpc_pop(k, sizeof *args);
-    unsigned int *counter = args->counter;
-    if (!((*counter) > 0)) {
+    struct perf_yield_loop__head_args *args = cpc_pop(k, sizeof *args);
+    unsigned long *remaining = args->remaining;
+    if (!(*remaining > 0)) {
         return k;
     }
-    (*counter)--;
-    struct yield_loop__head_args *head =
-        cpc_push_frame(&k, sizeof *head, yield_loop__head);
-    head->counter = counter;
+    (*remaining)--;
+    struct perf_yield_loop__head_args *head =
+        cpc_push_frame(&k, sizeof *head, perf_yield_loop__head);
+    head->remaining = remaining;
     cpc_push_frame(&k, 0, qemu_coroutine_yield);
     return k;
 }
 
-/* --- drivers ------------------------------------------------------------ */
+/* The yield is in tail position: no continuation piece after it. */
+static cpc_cont *perf_suspend_once(cpc_cont *k)
+{
+    struct entry_args *args = cpc_pop(k, sizeof *args);
+    (void)args->opaque;
+    cpc_push_frame(&k, 0, qemu_coroutine_yield);
+    return k;
+}
+
+/* --- drivers (native) -------------------------------------------------- */
 
 static double now_ns(void)
 {
@@ -115,90 +128,105 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void report(const char *mode, unsigned long ops, double start)
-{
-    double elapsed = now_ns() - start;
-    printf("%s ops=%lu ns_per_op=%.2f\n", mode, ops, elapsed / (double)ops);
-}
-
-static void perf_lifecycle(unsigned long n)
+static double perf_lifecycle(unsigned long n)
 {
     double start = now_ns();
     for (unsigned long i = 0; i < n; i++) {
-        Coroutine *co = qemu_coroutine_create(empty_coroutine);
-        qemu_coroutine_enter(co, NULL);
+        qemu_coroutine_enter(qemu_coroutine_create(perf_empty), NULL);
     }
-    report("lifecycle", n, start);
+    return (now_ns() - start) / (double)n;
 }
 
-static void perf_nesting(unsigned long cycles, unsigned int depth)
+static double perf_nesting(unsigned long n)
 {
     double start = now_ns();
-    for (unsigned long i = 0; i < cycles; i++) {
-        NestData nd = { .n_enter = 0, .n_return = 0, .max = depth };
-        Coroutine *root = qemu_coroutine_create(nest);
-        qemu_coroutine_enter(root, &nd);
-        if (nd.n_return != depth) {
-            fprintf(stderr, "nesting: %u returns, expected %u\n", nd.n_return, depth);
+    for (unsigned long i = 0; i < n; i++) {
+        unsigned int remaining = PERF_NEST_DEPTH - 1;
+        qemu_coroutine_enter(qemu_coroutine_create(perf_nest), &remaining);
+        if (remaining != 0) {
+            fprintf(stderr, "nesting stopped %u levels short\n", remaining);
             exit(1);
         }
     }
-    report("nesting", cycles * depth, start);
+    return (now_ns() - start) / ((double)n * PERF_NEST_DEPTH);
 }
 
-static void perf_yield(unsigned long n)
+static double perf_yield(unsigned long n)
 {
-    unsigned int counter = (unsigned int)n;
-    Coroutine *co = qemu_coroutine_create(yield_loop);
+    unsigned long remaining = n;
+    Coroutine *co = qemu_coroutine_create(perf_yield_loop);
     double start = now_ns();
-    while (counter > 0) {
-        qemu_coroutine_enter(co, &counter);
+    qemu_coroutine_enter(co, &remaining);
+    while (remaining > 0) {
+        qemu_coroutine_enter(co, NULL);
     }
-    report("yield", n, start);
-    qemu_coroutine_enter(co, &counter); /* lets it terminate */
+    qemu_coroutine_enter(co, NULL); /* lets it terminate */
+    return (now_ns() - start) / (double)n;
 }
 
-static void measure_memory(unsigned long n)
+static long resident_bytes(void)
+{
+    long size_pages = 0;
+    long resident_pages = -1;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (statm == NULL) {
+        return -1;
+    }
+    if (fscanf(statm, "%ld %ld", &size_pages, &resident_pages) != 2) {
+        resident_pages = -1;
+    }
+    fclose(statm);
+    return resident_pages < 0 ? -1 : resident_pages * sysconf(_SC_PAGESIZE);
+}
+
+static void perf_suspended(unsigned long n)
 {
     Coroutine **cos = malloc(n * sizeof *cos);
-    unsigned int *counters = malloc(n * sizeof *counters);
-    if (cos == NULL || counters == NULL) {
+    if (cos == NULL) {
         abort();
     }
+    long resident_before = resident_bytes();
     struct mallinfo2 before = mallinfo2();
     for (unsigned long i = 0; i < n; i++) {
-        counters[i] = 1;
-        cos[i] = qemu_coroutine_create(yield_loop);
-        qemu_coroutine_enter(cos[i], &counters[i]); /* suspended in the yield */
+        cos[i] = qemu_coroutine_create(perf_suspend_once);
+        qemu_coroutine_enter(cos[i], NULL);
     }
     struct mallinfo2 after = mallinfo2();
-    printf("memory coroutines=%lu bytes_per_suspended=%.1f\n", n,
-           (double)(after.uordblks - before.uordblks) / (double)n);
+    long resident_after = resident_bytes();
+    printf("suspended coroutines=%lu heap_bytes_per_suspended=%.1f "
+           "resident_bytes_per_suspended=%.1f\n",
+           n, (double)(after.uordblks - before.uordblks) / (double)n,
+           (double)(resident_after - resident_before) / (double)n);
     for (unsigned long i = 0; i < n; i++) {
-        qemu_coroutine_enter(cos[i], &counters[i]); /* terminates */
+        qemu_coroutine_enter(cos[i], NULL); /* terminates */
     }
-    free(counters);
     free(cos);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s lifecycle|nesting|yield|memory N [DEPTH]\n", argv[0]);
+        fprintf(stderr, "usage: %s lifecycle|nesting|yield|suspended N [pool=on|off]\n",
+                argv[0]);
         return 2;
     }
+    const char *mode = argv[1];
     unsigned long n = strtoul(argv[2], NULL, 10);
-    if (strcmp(argv[1], "lifecycle") == 0) {
-        perf_lifecycle(n);
-    } else if (strcmp(argv[1], "nesting") == 0) {
-        perf_nesting(n, argc > 3 ? (unsigned int)strtoul(argv[3], NULL, 10) : 1000);
-    } else if (strcmp(argv[1], "yield") == 0) {
-        perf_yield(n);
-    } else if (strcmp(argv[1], "memory") == 0) {
-        measure_memory(n);
+    qemu_coroutine_pool_set_enabled(!(argc > 3 && strcmp(argv[3], "pool=off") == 0));
+    double ns_per_op;
+    if (strcmp(mode, "lifecycle") == 0) {
+        ns_per_op = perf_lifecycle(n);
+    } else if (strcmp(mode, "nesting") == 0) {
+        ns_per_op = perf_nesting(n);
+    } else if (strcmp(mode, "yield") == 0) {
+        ns_per_op = perf_yield(n);
+    } else if (strcmp(mode, "suspended") == 0) {
+        perf_suspended(n);
+        return 0;
     } else {
-        fprintf(stderr, "unknown mode %s\n", argv[1]);
+        fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
     }
+    printf("%s ops=%lu ns_per_op=%.2f\n", mode, n, ns_per_op);
     return 0;
 }

@@ -1,9 +1,9 @@
 """Runs the cpc runtime micro-benchmarks (bench/cpc_runtime_micro.c).
 
-Builds the benchmark with the coroutine pool off and on, then reports for
-lifecycle / nesting / yield the median wall-clock ns per operation and the
-callgrind instruction count per operation, plus heap bytes per suspended
-coroutine, next to the original CPC's figures from CPS.md.
+Builds the benchmark, then reports for lifecycle / nesting / yield, with
+the coroutine pool off and on, the median wall-clock ns per operation and
+the callgrind instruction count per operation, plus the memory per
+suspended coroutine, next to the original CPC's figures from CPS.md.
 
     python3 bench/cpc_runtime_micro.py [--quick] [--cflags "-O2 -mavx"]
 
@@ -32,8 +32,8 @@ TEST_DIR = REPO / "tests" / "cpc_runtime"
 ORIGINAL_INSTRUCTIONS = {"lifecycle": (624, 427), "nesting": (684, 914), "yield": (169, 183)}
 ORIGINAL_BYTES_PER_SUSPENDED = 216
 
-# Operation counts: (timed run, callgrind short run, callgrind long run).
-# Nesting counts are cycles of depth-1000 nesting.
+# Counts: (timed run, callgrind short run, callgrind long run).  Nesting
+# counts chains of NESTING_DEPTH coroutines.
 COUNTS = {
     "lifecycle": (2_000_000, 1000, 11_000),
     "nesting": (2000, 2, 12),
@@ -47,11 +47,10 @@ QUICK_COUNTS = {
 NESTING_DEPTH = 1000
 
 
-def build(out_dir: Path, pool: bool, cflags: list[str]) -> Path:
-    binary = out_dir / f"cpc_runtime_micro_pool_{'on' if pool else 'off'}"
+def build(out_dir: Path, cflags: list[str]) -> Path:
+    binary = out_dir / "cpc_runtime_micro"
     command = [
         "gcc", "-std=gnu11", "-Wall", "-Wextra", *cflags,
-        f"-DCONFIG_COROUTINE_POOL={int(pool)}",
         "-I", str(RUNTIME), "-I", str(TEST_DIR), "-I", str(TEST_DIR / "include"),
         "-o", str(binary),
         str(REPO / "bench" / "cpc_runtime_micro.c"),
@@ -63,19 +62,19 @@ def build(out_dir: Path, pool: bool, cflags: list[str]) -> Path:
     return binary
 
 
-def mode_args(mode: str, count: int) -> list[str]:
-    return [mode, str(count), *([str(NESTING_DEPTH)] if mode == "nesting" else [])]
+def mode_args(mode: str, count: int, pool: bool) -> list[str]:
+    return [mode, str(count), f"pool={'on' if pool else 'off'}"]
 
 
 def operations(mode: str, count: int) -> int:
     return count * NESTING_DEPTH if mode == "nesting" else count
 
 
-def wall_clock_ns(binary: Path, mode: str, count: int, repeats: int) -> float:
+def wall_clock_ns(binary: Path, mode: str, count: int, pool: bool, repeats: int) -> float:
     samples = []
     for _ in range(repeats):
         out = subprocess.run(
-            ["nice", str(binary), *mode_args(mode, count)],
+            ["nice", str(binary), *mode_args(mode, count, pool)],
             check=True,
             capture_output=True,
             text=True,
@@ -84,12 +83,12 @@ def wall_clock_ns(binary: Path, mode: str, count: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
-def instructions(binary: Path, mode: str, count: int, scratch: Path) -> int:
+def instructions(binary: Path, mode: str, count: int, pool: bool, scratch: Path) -> int:
     done = subprocess.run(
         [
             "nice", "valgrind", "--tool=callgrind",
             f"--callgrind-out-file={scratch / 'callgrind.out'}",
-            str(binary), *mode_args(mode, count),
+            str(binary), *mode_args(mode, count, pool),
         ],
         check=True,
         capture_output=True,
@@ -98,16 +97,23 @@ def instructions(binary: Path, mode: str, count: int, scratch: Path) -> int:
     return int(re.search(r"Collected\s*:\s*(\d+)", done.stderr).group(1))
 
 
-def instructions_per_op(binary: Path, mode: str, short: int, long: int, scratch: Path) -> float:
-    extra = instructions(binary, mode, long, scratch) - instructions(binary, mode, short, scratch)
+def instructions_per_op(
+    binary: Path, mode: str, short: int, long: int, pool: bool, scratch: Path
+) -> float:
+    extra = instructions(binary, mode, long, pool, scratch) - instructions(
+        binary, mode, short, pool, scratch
+    )
     return extra / (operations(mode, long) - operations(mode, short))
 
 
-def bytes_per_suspended(binary: Path) -> float:
+def memory_per_suspended(binary: Path) -> tuple[float, float]:
+    """Heap bytes (malloc chunks) and resident bytes per suspended coroutine."""
     out = subprocess.run(
-        [str(binary), "memory", "10000"], check=True, capture_output=True, text=True
+        [str(binary), "suspended", "100000"], check=True, capture_output=True, text=True
     ).stdout
-    return float(re.search(r"bytes_per_suspended=([\d.]+)", out).group(1))
+    heap = float(re.search(r"heap_bytes_per_suspended=([\d.]+)", out).group(1))
+    resident = float(re.search(r"resident_bytes_per_suspended=([\d.]+)", out).group(1))
+    return heap, resident
 
 
 def main() -> int:
@@ -125,25 +131,24 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
-        binaries = {pool: build(scratch, pool, cflags) for pool in (False, True)}
+        binary = build(scratch, cflags)
         print(f"cpc runtime micro-benchmarks, cflags: {' '.join(cflags)}")
         print(f"{'mode':<10} {'pool':<5} {'ns/op':>8} {'instr/op':>9} {'original instr/op':>18}")
         for mode, (timed, short, long) in counts.items():
             for pool in (False, True):
-                binary = binaries[pool]
-                ns = wall_clock_ns(binary, mode, timed, options.repeats)
+                ns = wall_clock_ns(binary, mode, timed, pool, options.repeats)
                 instr = (
-                    f"{instructions_per_op(binary, mode, short, long, scratch):9.1f}"
+                    f"{instructions_per_op(binary, mode, short, long, pool, scratch):9.1f}"
                     if have_callgrind
                     else f"{'n/a':>9}"
                 )
                 original = ORIGINAL_INSTRUCTIONS[mode][int(pool)]
                 pool_name = "on" if pool else "off"
                 print(f"{mode:<10} {pool_name:<5} {ns:8.2f} {instr} {original:>18}")
-        memory = bytes_per_suspended(binaries[False])
+        heap, resident = memory_per_suspended(binary)
         print(
-            f"heap bytes per suspended coroutine: {memory:.1f} "
-            f"(original: {ORIGINAL_BYTES_PER_SUSPENDED})"
+            f"per suspended coroutine: {heap:.1f} heap bytes, {resident:.1f} resident bytes "
+            f"(original: {ORIGINAL_BYTES_PER_SUSPENDED} resident)"
         )
     return 0
 

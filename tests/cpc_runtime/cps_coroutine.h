@@ -17,10 +17,11 @@ typedef struct Coroutine Coroutine;
 typedef cpc_function CoroutineEntry; /* was: void coroutine_fn (void *opaque) */
 
 Coroutine *qemu_coroutine_create(CoroutineEntry *entry);
-void qemu_coroutine_enter(Coroutine *coroutine, void *opaque);
+void qemu_coroutine_enter(Coroutine *co, void *opaque);
 cpc_cont *qemu_coroutine_yield(cpc_cont *k);
-Coroutine *qemu_coroutine_self(cpc_cont *k);
 bool qemu_in_coroutine(cpc_cont *k);
+Coroutine *qemu_coroutine_self(cpc_cont *k);
+void qemu_coroutine_pool_set_enabled(bool on);
 
 #ifdef CPS_COROUTINE_INTERNAL /* the translated coroutine_int.h */
 typedef enum {
@@ -34,12 +35,16 @@ struct Coroutine {
     void *entry_arg;
     Coroutine *caller;
     Coroutine *pool_next;
+    Coroutine *co_queue_next;
+    struct { Coroutine *first, **last; } co_queue_wakeup;
 };
 
 Coroutine *qemu_coroutine_new(void);
 void qemu_coroutine_delete(Coroutine *co);
 CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to,
                                       CoroutineAction action);
+Coroutine *qemu_coroutine_current(void);
+cpc_cont *qemu_co_wake_later(cpc_cont *k); /* (Coroutine *co) */
 #endif
 
 #endif

@@ -26,6 +26,7 @@
  */
 #include "cps_coroutine.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -38,6 +39,7 @@ struct job {
 /* Test instrumentation, not translator output: the continuation length
  * seen at the bottom of the recursion. */
 static size_t deepest_length;
+static bool deepest_aligned; /* data[] still CPC_ALIGN-aligned after growth */
 
 struct depth_sum_args { long n; };
 struct depth_sum__p1_args { long n; _Alignas(CPC_ALIGN) long result; };
@@ -50,6 +52,7 @@ static cpc_cont *depth_sum(cpc_cont *k)
     long n = args->n;
     if (n == 0) {
         deepest_length = k->length;
+        deepest_aligned = (uintptr_t)k->data % CPC_ALIGN == 0;
         cpc_push_frame(&k, 0, depth_sum__p2); /* nothing live: no arguments */
         cpc_push_frame(&k, 0, qemu_coroutine_yield);
         return k;
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
     qemu_coroutine_enter(co, &job);
     printf("suspended at the bottom: %s\n", job.done ? "no" : "yes");
     printf("continuation bytes at the bottom: %zu\n", deepest_length);
+    printf("continuation data aligned to CPC_ALIGN: %s\n", deepest_aligned ? "yes" : "no");
     qemu_coroutine_enter(co, &job);
     printf("done: %s\n", job.done ? "yes" : "no");
     printf("sum=%ld\n", job.sum);

@@ -3,8 +3,10 @@
  * each yielding and terminating; a coroutine whose LAST action is a yield
  * (its continuation is empty while it is suspended, yet re-entering it must
  * terminate it, not restart it); many sequential life cycles, which reuse
- * pooled coroutines and their continuations.  Hand-translated following
- * cpc_runtime.h.
+ * pooled coroutines and their continuations; a coroutine woken with
+ * qemu_co_wake_later, which must run right after its waker yields.
+ * Hand-translated following cpc_runtime.h.  Argument "pool=off" turns the
+ * common layer's pool off.
  *
  * Original:
  *
@@ -26,14 +28,29 @@
  *       (*count)++;
  *       qemu_coroutine_yield();
  *   }
+ *
+ *   static void coroutine_fn sleeper(void *opaque)
+ *   {
+ *       printf("sleeper suspends\n");
+ *       qemu_coroutine_yield();
+ *       printf("sleeper woken\n");
+ *   }
+ *
+ *   static void coroutine_fn waker(void *opaque)
+ *   {
+ *       Coroutine *sleeper_co = opaque;
+ *       printf("waker wakes the sleeper\n");
+ *       qemu_co_wake_later(sleeper_co);
+ *       printf("waker yields\n");
+ *       qemu_coroutine_yield();
+ *       printf("waker finishes\n");
+ *   }
  */
+#define CPS_COROUTINE_INTERNAL /* for qemu_co_wake_later */
 #include "cps_coroutine.h"
 
 #include <stdio.h>
-
-#ifndef CONFIG_COROUTINE_POOL
-#define CONFIG_COROUTINE_POOL 1
-#endif
+#include <string.h>
 
 struct worker {
     int id;
@@ -106,10 +123,61 @@ static cpc_cont *yield_last(cpc_cont *k)
     return k;
 }
 
+/* sleeper and waker: nothing is live across their calls, so their
+ * continuation pieces take no arguments. */
+struct entry_args { void *opaque; };
+static cpc_cont *sleeper__p1(cpc_cont *k);
+static cpc_cont *waker__p1(cpc_cont *k);
+static cpc_cont *waker__p2(cpc_cont *k);
+struct qemu_co_wake_later_args { Coroutine *co; };
+
+static cpc_cont *sleeper(cpc_cont *k)
+{
+    cpc_pop(k, sizeof(struct entry_args));
+    printf("sleeper suspends\n");
+    cpc_push_frame(&k, 0, sleeper__p1);
+    cpc_push_frame(&k, 0, qemu_coroutine_yield);
+    return k;
+}
+
+static cpc_cont *sleeper__p1(cpc_cont *k)
+{
+    printf("sleeper woken\n");
+    return k;
+}
+
+static cpc_cont *waker(cpc_cont *k)
+{
+    struct entry_args *args = cpc_pop(k, sizeof *args);
+    Coroutine *sleeper_co = args->opaque;
+    printf("waker wakes the sleeper\n");
+    cpc_push_frame(&k, 0, waker__p1);
+    struct qemu_co_wake_later_args *call = cpc_push_frame(&k, sizeof *call, qemu_co_wake_later);
+    call->co = sleeper_co;
+    return k;
+}
+
+static cpc_cont *waker__p1(cpc_cont *k)
+{
+    printf("waker yields\n");
+    cpc_push_frame(&k, 0, waker__p2);
+    cpc_push_frame(&k, 0, qemu_coroutine_yield);
+    return k;
+}
+
+static cpc_cont *waker__p2(cpc_cont *k)
+{
+    printf("waker finishes\n");
+    return k;
+}
+
 enum { N_WORKERS = 3, N_SEQUENTIAL = 200 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+    bool pool = !(argc > 1 && strcmp(argv[1], "pool=off") == 0);
+    qemu_coroutine_pool_set_enabled(pool);
+
     struct worker workers[N_WORKERS];
     Coroutine *cos[N_WORKERS];
     for (int i = 0; i < N_WORKERS; i++) {
@@ -143,8 +211,15 @@ int main(void)
         previous = co;
     }
     printf("yield_last ran %d times in %d life cycles\n", count, N_SEQUENTIAL);
-    if (CONFIG_COROUTINE_POOL) {
+    if (pool) {
         printf("pooled coroutine reused %d times\n", reused);
     }
+
+    Coroutine *sleeper_co = qemu_coroutine_create(sleeper);
+    qemu_coroutine_enter(sleeper_co, NULL);
+    Coroutine *waker_co = qemu_coroutine_create(waker);
+    qemu_coroutine_enter(waker_co, sleeper_co);
+    printf("back in main\n");
+    qemu_coroutine_enter(waker_co, NULL);
     return 0;
 }

@@ -6,36 +6,41 @@
  *     void qemu_coroutine_delete(Coroutine *co);
  *     CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to,
  *                                           CoroutineAction action);
+ *     Coroutine *qemu_coroutine_current(void);
  *
  * plus the two natives that need the continuation, qemu_coroutine_self and
  * qemu_in_coroutine, in their translated form (hidden first argument
  * `cpc_cont *k`: the caller's continuation in coroutine code, NULL in native
  * code).  This file is native C: it is compiled as is, never translated.
  *
- * How the common layer (qemu-coroutine.c, backend independent) maps onto it:
+ * How the common layer (util/qemu-coroutine.c, backend independent) maps
+ * onto it:
  *
- * - qemu_coroutine_enter(co) is native code.  It records co->caller and
- *   calls qemu_coroutine_switch(self, co, ...).  Here that runs co's
- *   trampoline on the C stack of the enterer until co yields or
- *   terminates, and returns COROUTINE_YIELD or COROUTINE_TERMINATE.  A
- *   coroutine entering another one (nesting) simply nests trampolines on
- *   the C stack; returning from switch IS the switch back to the caller.
+ * - qemu_coroutine_enter(co) is native code.  It sets co->caller and calls
+ *   qemu_coroutine_switch(self, co, COROUTINE_ENTER).  Here that runs co's
+ *   trampoline on the C stack of the enterer until co yields or terminates
+ *   and returns COROUTINE_YIELD or COROUTINE_TERMINATE.  A coroutine
+ *   entering another one (nesting) simply nests trampolines on the C stack;
+ *   returning from switch IS the switch back to the caller.
  * - qemu_coroutine_yield's body in the common layer (clear self->caller,
  *   switch to the caller) is never run: the trampoline stops at its frame.
- *   So this backend does the part of that body that matters to the common
- *   layer — clearing co->caller, which the common layer tests to detect a
- *   coroutine re-entered recursively — before reporting COROUTINE_YIELD.
- * - Termination: with stacks, the backend's own trampoline runs entry() and
- *   then switches to the caller with COROUTINE_TERMINATE.  Here the
- *   continuation just runs empty; switch returns COROUTINE_TERMINATE and
- *   the common layer recycles the coroutine (pool) or deletes it, as usual.
- * So qemu_coroutine_switch is only ever asked to switch INTO a coroutine;
- * a switch out of one (to its caller) is not a real stack switch under cpc
- * and is reported as a bug.
+ *   So this backend does the part of that body the common layer relies on —
+ *   clearing co->caller, which marks the coroutine idle so that it may be
+ *   entered again — before reporting COROUTINE_YIELD.
+ * - Termination: a stack backend's own trampoline runs entry() and then
+ *   switches to the caller with COROUTINE_TERMINATE.  Here the continuation
+ *   just runs empty; switch returns COROUTINE_TERMINATE and the common layer
+ *   pools or deletes the coroutine, as with any backend.
+ * So qemu_coroutine_switch is only ever asked to switch INTO a coroutine its
+ * caller has just entered; a switch out of a coroutine (to its caller, or a
+ * yield body run by mistake) is not a real stack switch under cpc and is
+ * reported as a bug.
  *
  * The continuation is allocated at the first entry, not by
  * qemu_coroutine_new, and kept while the coroutine sits in the common
  * layer's pool: a pooled coroutine is re-entered without any allocation.
+ * One that grew large (deep recursion) gives its memory back when it
+ * terminates instead of pinning it in the pool.
  */
 #include "cpc_runtime.h"
 
@@ -55,6 +60,11 @@
 
 Coroutine *qemu_coroutine_self(cpc_cont *k);
 bool qemu_in_coroutine(cpc_cont *k);
+
+/* A terminated coroutine keeps a continuation of at most this many data
+ * bytes for its next life; a larger one is freed (and re-allocated small on
+ * the next entry). */
+enum { CPC_KEEP_BYTES = 4096 };
 
 typedef struct CoroutineCpc {
     Coroutine base;        /* first: a Coroutine * is a CoroutineCpc * */
@@ -99,19 +109,23 @@ void qemu_coroutine_delete(Coroutine *co_)
     free(co);
 }
 
+
 CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to_,
                                       CoroutineAction action)
 {
-    (void)action; /* enter (YIELD or ENTER, depending on the common layer) */
+    (void)action; /* always an enter (COROUTINE_ENTER, or YIELD in QEMU 2013) */
     CoroutineCpc *to = cpc_of(to_);
-    if (to == &leader) {
-        fprintf(stderr, "cpc: switch out of a coroutine: not possible under cpc "
-                        "(yield must be translated code)\n");
+    if (to == &leader || to_->caller != from) {
+        fprintf(stderr, "cpc: switch from coroutine %p to %p, which it did not enter: "
+                        "not possible under cpc (a yield must be translated code)\n",
+                (void *)from, (void *)to_);
         abort();
     }
     if (!to->started) {
-        /* First entry: build the entry frame by hand — CoroutineEntry is a
-         * void coroutine function of one `void *`, so no receiver below it. */
+        /* First entry: build the entry frame by hand.  CoroutineEntry is a
+         * void coroutine function of one `void *`, so it needs no receiver
+         * below it.  The header gives entry its native type; the function
+         * behind it was translated (void (*)(void) for -Wcast-function-type). */
         if (to->cont == NULL) {
             to->cont = cpc_cont_new(to_);
         }
@@ -127,8 +141,21 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to_,
         to_->caller = NULL; /* what the untranslated yield body does */
         return COROUTINE_YIELD;
     }
-    to->started = false; /* empty again: a pooled reuse starts afresh */
+    /* Empty again: a pooled reuse starts afresh with a new entry frame. */
+    to->started = false;
+    if (__builtin_expect(to->cont->size > CPC_KEEP_BYTES, 0)) {
+        cpc_cont_free(to->cont);
+        to->cont = NULL;
+    }
     return COROUTINE_TERMINATE;
+}
+
+Coroutine *qemu_coroutine_current(void)
+{
+    if (current == NULL) {
+        current = &leader.base;
+    }
+    return current;
 }
 
 Coroutine *qemu_coroutine_self(cpc_cont *k)
@@ -136,13 +163,10 @@ Coroutine *qemu_coroutine_self(cpc_cont *k)
     if (k != NULL) {
         return k->coroutine; /* no thread-local access from coroutine code */
     }
-    if (current == NULL) {
-        current = &leader.base;
-    }
-    return current;
+    return qemu_coroutine_current();
 }
 
 bool qemu_in_coroutine(cpc_cont *k)
 {
-    return k != NULL || (current != NULL && current->caller != NULL);
+    return k != NULL || (current != NULL && current != &leader.base);
 }

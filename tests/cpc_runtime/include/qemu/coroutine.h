@@ -1,8 +1,8 @@
 /*
  * Stand-in for the sample project's include/qemu/coroutine.h (the public
- * coroutine API, QEMU 2013 shape), used by the runtime tests until the
- * sample project exists.  This is the UNTRANSLATED header: the backend
- * (native code) includes it; translated code includes cps_coroutine.h.
+ * coroutine API), reduced to what the runtime tests use, with the same
+ * declarations.  This is the UNTRANSLATED header: the backend (native code)
+ * includes it; translated test code includes ../../cps_coroutine.h.
  */
 #ifndef QEMU_COROUTINE_H
 #define QEMU_COROUTINE_H
@@ -15,9 +15,10 @@ typedef struct Coroutine Coroutine;
 typedef void coroutine_fn CoroutineEntry(void *opaque);
 
 Coroutine *qemu_coroutine_create(CoroutineEntry *entry);
-void qemu_coroutine_enter(Coroutine *coroutine, void *opaque);
+void qemu_coroutine_enter(Coroutine *co, void *opaque);
 void coroutine_fn qemu_coroutine_yield(void);
-Coroutine *qemu_coroutine_self(void);
 bool qemu_in_coroutine(void);
+Coroutine *coroutine_fn qemu_coroutine_self(void);
+void qemu_coroutine_pool_set_enabled(bool on);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Stand-in for the sample project's include/qemu/coroutine_int.h (the
- * backend interface), used by the runtime tests until the sample project
- * exists.
+ * backend interface), with the same declarations and a layout-compatible
+ * struct Coroutine (plain pointers instead of the queue.h macros).
  */
 #ifndef QEMU_COROUTINE_INT_H
 #define QEMU_COROUTINE_INT_H
@@ -18,12 +18,15 @@ struct Coroutine {
     CoroutineEntry *entry;
     void *entry_arg;
     Coroutine *caller;
-    Coroutine *pool_next; /* the real header uses QSLIST_ENTRY */
+    Coroutine *pool_next;                                    /* QSLIST_ENTRY */
+    Coroutine *co_queue_next;                                /* QSIMPLEQ_ENTRY */
+    struct { Coroutine *first, **last; } co_queue_wakeup;    /* QSIMPLEQ_HEAD */
 };
 
 Coroutine *qemu_coroutine_new(void);
 void qemu_coroutine_delete(Coroutine *co);
 CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to,
                                       CoroutineAction action);
+Coroutine *qemu_coroutine_current(void);
 
 #endif
