@@ -147,6 +147,22 @@ def test_mixing_alignments_fails_at_link_time(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("alignment", ALIGNMENTS)
+def test_frames_growth_and_trampoline_without_the_coroutine_layer(build, alignment: str) -> None:
+    # raw.c also proves the result-slot rule at compile time for many types.
+    binary = build("raw", *ALIGNMENTS[alignment])
+    if not runnable(alignment):
+        pytest.skip("CPU without AVX: compiled only")
+    output = run(binary)
+    assert "grew past twice the initial capacity in one push: yes" in output
+    assert "data aligned: yes" in output
+    # Frames run top-down; the yield stops the first run before note(3).
+    assert "first run: yielded" in output
+    assert "second run: terminated" in output
+    assert "trace: 2 1000 3 -1 1" in output
+    assert "empty at the end: yes" in output
+
+
+@pytest.mark.parametrize("alignment", ALIGNMENTS)
 def test_deep_recursion_grows_the_continuation_past_64k(build, alignment: str) -> None:
     binary = build("deep", *ALIGNMENTS[alignment])
     if not runnable(alignment):
@@ -209,12 +225,13 @@ def test_interleaved_coroutines_yield_and_terminate(build, pool: str) -> None:
 @pytest.mark.parametrize(
     ("program", "flags", "args"),
     [
-        ("returns", (), ()),
-        ("deep", (), ("20000",)),
-        ("deep", ("-mavx",), ("20000",)),
-        ("self", (), ()),
-        ("lifecycle", (), ("pool=off",)),
-        ("lifecycle", (), ("pool=on",)),
+        pytest.param("raw", ("-mavx",), (), id="raw-avx"),
+        pytest.param("returns", (), (), id="returns"),
+        pytest.param("deep", (), ("20000",), id="deep"),
+        pytest.param("deep", ("-mavx",), ("20000",), id="deep-avx"),
+        pytest.param("self", (), (), id="self"),
+        pytest.param("lifecycle", (), ("pool=off",), id="lifecycle-pool-off"),
+        pytest.param("lifecycle", (), ("pool=on",), id="lifecycle-pool-on"),
     ],
 )
 def test_no_invalid_access_and_no_leak_under_valgrind(
