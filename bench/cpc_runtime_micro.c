@@ -185,6 +185,9 @@ static void perf_suspended(unsigned long n)
     if (cos == NULL) {
         abort();
     }
+    /* Make the array resident before measuring (not 0: gcc would turn
+     * malloc + memset 0 into calloc, which leaves fresh pages untouched). */
+    memset(cos, 0xff, n * sizeof *cos);
     long resident_before = resident_bytes();
     struct mallinfo2 before = mallinfo2();
     for (unsigned long i = 0; i < n; i++) {

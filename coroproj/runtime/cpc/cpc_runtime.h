@@ -120,6 +120,11 @@ typedef struct cpc_cont {
     size_t length;               /* bytes of data[] in use */
     size_t size;                 /* capacity of data[] in bytes */
     struct Coroutine *coroutine; /* owner, for qemu_coroutine_self(k) */
+    void *allocation;            /* runtime-private: the block to free; it
+                                    differs from the continuation when
+                                    CPC_ALIGN exceeds malloc's alignment.
+                                    Costs no space: the header is padded to
+                                    CPC_ALIGN anyway. */
     _Alignas(CPC_ALIGN) unsigned char data[];
 } cpc_cont;
 
@@ -141,8 +146,9 @@ typedef enum cpc_status {
 #define cpc_grow CPC_ABI_NAME(cpc_grow)
 #define cpc_run CPC_ABI_NAME(cpc_run)
 
-/* Bytes allocated for a new continuation, header included.  Small on
- * purpose: a suspended coroutine costs its live frames, not a stack. */
+/* Bytes requested from malloc for a new continuation, header (and any
+ * alignment slack) included; a larger CPC_ALIGN may force a bit more.  Small
+ * on purpose: a suspended coroutine costs its live frames, not a stack. */
 #define CPC_INITIAL_BYTES 96
 
 /* A new empty continuation owned by `owner` (may be NULL).  Aborts with a
