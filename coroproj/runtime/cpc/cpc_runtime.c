@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* malloc/realloc return blocks aligned for max_align_t (16 on x86-64).  When
  * CPC_ALIGN is larger (-mavx: 32, -mavx512f: 64) we over-allocate by the

@@ -75,12 +75,23 @@
  * `return g(...);` (tail call, same return type) pushes only g's frame: g
  * writes straight into the receiver our caller pushed.  Every non-void call
  * gets a receiver frame even when the value is ignored; CoroutineEntry
- * functions are void, so the bottom frame needs none.
+ * functions are void, so the bottom frame needs none.  A void piece ends
+ * with `return k;`.
+ *
+ * A call through a coroutine function pointer `fp` builds the frame from
+ * the pointer's parameter types and pushes the pointer itself:
+ * `cpc_push_frame(&k, sizeof(struct args_of_fp_type), fp)`.
+ *
+ * A jump to a piece whose frame would be popped at once (a `goto`, a loop
+ * head) need not bounce through the trampoline: push only its argument
+ * struct and call it directly, `cpc_push(&k, sizeof *a) ...; return p(k);`.
  *
  * Yield: `qemu_coroutine_yield()` is a coroutine call with no argument
- * struct; the trampoline recognises its function pointer, consumes that
- * frame and stops with CPC_YIELDED.  Running the trampoline again resumes
- * with the next frame.  The yield function's body is never run under cpc.
+ * struct, `cpc_push_frame(&k, 0, qemu_coroutine_yield)` above the frame of
+ * the piece that follows it (none when the yield is in tail position); the
+ * trampoline recognises its function pointer, consumes that frame and stops
+ * with CPC_YIELDED.  Running the trampoline again resumes with the next
+ * frame.  The yield function's body is never run under cpc.
  *
  * Natives that need the continuation (qemu_coroutine_self,
  * qemu_in_coroutine — "cpc_need_cont" functions) take a hidden FIRST
@@ -91,7 +102,6 @@
 #define CPC_RUNTIME_H
 
 #include <stddef.h>
-#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
