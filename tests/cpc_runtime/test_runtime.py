@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from coroproj.runtime import cpc
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-RUNTIME = REPO / "coroproj" / "runtime" / "cpc"
+RUNTIME = cpc.RUNTIME_DIR
 STAND_IN_INCLUDE = HERE / "include"
 SAMPLE_INCLUDE = REPO / "sample_project" / "include"
 
@@ -53,8 +55,10 @@ def compile_program(
     sources = [
         (HERE / f"{program}.c", extra_flags),
         (HERE / "qemu_coroutine_cps.c", extra_flags),
-        (RUNTIME / "cpc_runtime.c", runtime_flags if runtime_flags is not None else extra_flags),
-        (RUNTIME / "coroutine-cpc.c", runtime_flags if runtime_flags is not None else extra_flags),
+        *(
+            (source, runtime_flags if runtime_flags is not None else extra_flags)
+            for source in cpc.SOURCES
+        ),
     ]
     for source, flags in sources:
         obj = out_dir / f"{binary.name}-{source.stem}.o"
@@ -272,7 +276,7 @@ def test_backend_compiles_against_the_sample_project_headers(tmp_path: Path) -> 
             "-I",
             str(SAMPLE_INCLUDE),
             "-c",
-            str(RUNTIME / "coroutine-cpc.c"),
+            str(RUNTIME / "coroutine-cpc.c"),  # the backend: the one including qemu headers
             "-o",
             str(tmp_path / "coroutine-cpc.o"),
         ],
