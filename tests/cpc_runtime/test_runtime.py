@@ -262,6 +262,18 @@ def test_no_invalid_access_and_no_leak_under_valgrind(
     assert "All heap blocks were freed" in done.stderr, done.stderr
 
 
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+
+
+@pytest.mark.parametrize("program", ["raw", "returns", "deep", "self", "lifecycle"])
+def test_no_misaligned_or_out_of_bounds_access_under_sanitizers(build, program: str) -> None:
+    # UBSan checks every frame field access for alignment: with -mavx the
+    # 32-byte rule is the interesting one.
+    flags = ["-mavx"] if cpu_has_avx() else []
+    # run() fails on a sanitizer report: non-zero exit status and stderr.
+    run(build(program, *flags, *SANITIZE))
+
+
 @pytest.mark.skipif(
     not (SAMPLE_INCLUDE / "qemu" / "coroutine_int.h").exists(),
     reason="sample project not merged yet",
