@@ -225,6 +225,18 @@ def test_interleaved_coroutines_yield_and_terminate(build, pool: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("sanitizer", [[], ["-fsanitize=thread"]], ids=["plain", "tsan"])
+def test_coroutines_of_two_threads_keep_to_their_thread(build, sanitizer: list[str]) -> None:
+    # Under ThreadSanitizer, any state shared between the threads is a race.
+    output = run(build("threads", "-pthread", *sanitizer))
+    # Per thread: the long-lived coroutine plus one short one per step but
+    # the first (threads.c), STEPS in all.
+    steps = 200000
+    for thread in (0, 1):
+        assert f"thread {thread}: {steps} coroutines finished, self never the leader: yes" in output
+    assert "threads have distinct leaders: yes" in output
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
 @pytest.mark.parametrize(
     ("program", "flags", "args"),
