@@ -87,8 +87,31 @@ static cpc_cont *check_big(cpc_cont *k)
     return k;
 }
 
+/* A result of a declarator type (pointer to function) through the slot. */
+static int add_one(int x)
+{
+    return x + 1;
+}
+
+struct fn_receiver { int tag; _Alignas(CPC_ALIGN) __typeof__(int (*)(int)) result; };
+
+static int function_pointer_result(void)
+{
+    cpc_cont *k = cpc_cont_new(NULL);
+    struct fn_receiver *receiver = cpc_push_frame(&k, sizeof *receiver, note);
+    receiver->tag = 41;
+    *CPC_RETURN_SLOT(k, int (*)(int)) = add_one; /* as the callee would */
+    cpc_pop_fn(k);
+    receiver = cpc_pop(k, sizeof *receiver);
+    int value = receiver->result(receiver->tag);
+    cpc_cont_free(k);
+    return value;
+}
+
 int main(void)
 {
+    printf("function pointer through the result slot: %d\n", function_pointer_result());
+
     cpc_cont *k = cpc_cont_new(NULL);
     size_t initial = k->size;
 

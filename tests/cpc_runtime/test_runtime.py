@@ -164,6 +164,7 @@ def test_frames_growth_and_trampoline_without_the_coroutine_layer(build, alignme
     assert "second run: terminated" in output
     assert "trace: 2 1000 3 -1 1" in output
     assert "empty at the end: yes" in output
+    assert "function pointer through the result slot: 42" in output
 
 
 @pytest.mark.parametrize("alignment", ALIGNMENTS)

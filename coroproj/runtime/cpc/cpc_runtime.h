@@ -235,9 +235,12 @@ static inline cpc_function *cpc_pop_fn(cpc_cont *k)
 
 /* Address of the result slot a non-void callee returning T writes to: the
  * last field of the receiver frame now on top (after the callee popped its
- * own arguments).  Depends on T only, thanks to the alignment rule above. */
+ * own arguments).  Depends on T only, thanks to the alignment rule above.
+ * T is any type name, even one like `int (*)(int)` (through __typeof__);
+ * the translator declares such slots as `_Alignas(CPC_ALIGN)
+ * __typeof__(int (*)(int)) result;`. */
 #define CPC_RETURN_SLOT(k, T) \
-    ((T *)(void *)((k)->data + (k)->length - CPC_FNSLOT - CPC_ROUND(sizeof(T))))
+    ((__typeof__(T) *)(void *)((k)->data + (k)->length - CPC_FNSLOT - CPC_ROUND(sizeof(T))))
 
 /* `return e;` of a non-void coroutine function returning T, in one step. */
 #define CPC_RETURN(k, T, e) \
