@@ -109,7 +109,6 @@ void qemu_coroutine_delete(Coroutine *co_)
     free(co);
 }
 
-
 CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to_,
                                       CoroutineAction action)
 {
