@@ -1,0 +1,1 @@
+"""Coroutine runtimes that translated programs link with (shipped as C sources)."""

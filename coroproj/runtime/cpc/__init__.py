@@ -1,0 +1,27 @@
+"""The cpc continuation runtime and its coroutine backend, shipped as C sources.
+
+Nothing here is compiled by Python: a build links ``SOURCES`` (with the
+project's include directory on the path, for ``qemu/coroutine_int.h``) into
+the program, and translated code includes ``HEADER``.  The calling
+convention is documented in the header itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RUNTIME_DIR: Path = Path(__file__).resolve().parent
+"""Directory to put on the include path (``-I``) of translated code."""
+
+HEADER: Path = RUNTIME_DIR / "cpc_runtime.h"
+"""The calling-convention header every translated file includes."""
+
+SOURCES: tuple[Path, ...] = (RUNTIME_DIR / "cpc_runtime.c", RUNTIME_DIR / "coroutine-cpc.c")
+"""C files to compile and link: the continuation runtime and the backend."""
+
+YIELD_FUNCTION = "qemu_coroutine_yield"
+"""The coroutine function whose frame the trampoline stops at (never run)."""
+
+NEED_CONT_FUNCTIONS: frozenset[str] = frozenset({"qemu_coroutine_self", "qemu_in_coroutine"})
+"""Natives defined by the backend with a hidden first ``cpc_cont *k`` argument:
+the current continuation from coroutine code, ``NULL`` from native code."""
