@@ -17,11 +17,10 @@ from coroproj.util.files import write_text_atomically
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from coroproj.cps.pipeline import STAGES
-
     parser.add_argument("file", metavar="FILE.c")
     parser.add_argument("-o", "--output", metavar="OUT.c", help="write here instead of stdout")
-    parser.add_argument("--stage", choices=STAGES, default=None, help="stop after this pass")
+    parser.add_argument("--stage", default=None, metavar="PASS",
+                        help="stop after this pass: normalize, box, split, lift, convert or emit")
     parser.add_argument("--compiler", default="cc", help="compiler used to preprocess (default cc)")
 
 
