@@ -135,15 +135,15 @@ def generate_with_scons(root: Path) -> Path:
     """Write ``root/compile_commands.json`` through SCons (nothing is compiled)."""
     output = root / DATABASE_NAME
     scons = _tool_command("scons", "SCons")
-    if (root / PROJECT_SCONS_TOOL).is_file():
-        # The project's coroproj tool knows its variants and defines the alias,
-        # when the SConstruct loads it; otherwise use the generic route.
-        try:
-            log = _run_generator([*scons, "-C", str(root), "-Q", "compiledb"], root, "SCons")
-            return _check_generated(output, "SCons", log)
-        except UserError as error:
-            if "Do not know how to make" not in str(error):
-                raise
+    # A project that loads coroproj's SCons tool (possibly from a site_scons
+    # above it, as sample_project does) defines the `compiledb` alias, which
+    # knows its variants; otherwise take the generic route.
+    try:
+        log = _run_generator([*scons, "-C", str(root), "-Q", "compiledb"], root, "SCons")
+        return _check_generated(output, "SCons", log)
+    except UserError as error:
+        if "Do not know how to make" not in str(error):
+            raise
     with tempfile.TemporaryDirectory(prefix="coroproj-scons-") as scratch:
         wrapper = Path(scratch) / "SConstruct.coroproj"
         wrapper.write_text(_SCONS_WRAPPER.format(output=str(output)))
