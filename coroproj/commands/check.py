@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     inputs = inputs_from_args(args)
     analysis = inputs.analysis
+    if inputs.project and inputs.project.stats.skipped and not args.quiet:
+        print(skipped_note(inputs.project.stats.skipped), file=sys.stderr)
     for failure in analysis.failures:
         print(format_finding(failure), file=sys.stderr)
     if analysis.failures and not args.keep_going:
@@ -63,6 +65,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet and (args.stats or console.is_terminal):
         console.print(summary_table(inputs))
     return analysis.exit_status
+
+
+def skipped_note(skipped: list[tuple[str, str]]) -> str:
+    """One line for all the compile-database entries that are not C."""
+    reasons: dict[str, int] = {}
+    for _file, reason in skipped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    detail = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+    return f"coroproj: note: skipped {len(skipped)} compile-database entries that are not C ({detail})"
 
 
 def render(inputs: Inputs, format: str) -> str:

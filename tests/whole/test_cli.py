@@ -125,3 +125,35 @@ def test_graph_around_a_function_as_svg(tmp_path: Path) -> None:
     assert "a_top" in svg and "c_wait" not in svg
     dot = run_coroproj("graph", "b_step", "--callees", cwd=root).stdout
     assert '"b_step" -> "c_wait"' in dot and "a_top" not in dot
+
+
+def test_cxx_and_assembly_entries_are_skipped_with_one_note(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    entries = json.loads((root / "compile_commands.json").read_text())
+    (root / "x.cc").write_text("int f() { return 0; }\n")
+    (root / "y.S").write_text("nop\n")
+    entries += [
+        {"directory": str(root), "arguments": ["c++", "-c", "x.cc"], "file": "x.cc"},
+        {"directory": str(root), "arguments": ["cc", "-c", "y.S"], "file": "y.S"},
+    ]
+    (root / "compile_commands.json").write_text(json.dumps(entries))
+    result = run_coroproj("check", "--format", "json", cwd=root)
+    assert result.returncode == 1, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert len(notes) == 1 and "skipped 2" in notes[0]
+    assert json.loads(result.stdout)["summary"]["units"] == 3
+
+
+def test_full_graph_keeps_native_functions_defined_elsewhere(tmp_path: Path) -> None:
+    root = make_tree(
+        tmp_path,
+        {
+            "u.c": '#include <stdio.h>\n#include "compiler.h"\n'
+            'void coroutine_fn f(void) { puts("x"); qemu_coroutine_yield(); }\n'
+        },
+    )
+    pruned, full = tmp_path / "pruned.dot", tmp_path / "full.dot"
+    run_coroproj("check", str(root / "u.c"), "--dot", str(pruned), "--", "-Iinclude", cwd=root)
+    run_coroproj("check", str(root / "u.c"), "--dot", str(full), "--full-graph", "--", "-Iinclude", cwd=root)
+    assert '"puts"' not in pruned.read_text() and '"qemu_coroutine_yield"' in pruned.read_text()
+    assert '"puts"' in full.read_text()
