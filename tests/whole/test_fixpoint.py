@@ -68,3 +68,20 @@ def test_paths_restrict_the_report_not_the_fixpoint(tmp_path: Path, coroproj_jso
     _, data = coroproj_json("-q", str(root / "a.c"), cwd=root)
     assert [(f["function"], Path(f["file"]).name) for f in data["findings"]] == [("a_top", "a.c")]
     assert line_of(root / "a.c", "a_top") == data["findings"][0]["line"]
+
+
+def test_static_inline_in_a_header_is_one_function_reported_once(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(
+        tmp_path,
+        {
+            "inl.h": '#include "compiler.h"\n'
+            "static inline void wait_inline(void) { qemu_coroutine_yield(); }\n",
+            "x.c": '#include "inl.h"\nvoid coroutine_fn x(void) { wait_inline(); }\n',
+            "y.c": '#include "inl.h"\nvoid coroutine_fn y(void) { wait_inline(); }\n',
+        },
+    )
+    _, data = coroproj_json("-q", cwd=root)
+    assert [(f["check"], f["function"], Path(f["file"]).name, f["line"]) for f in data["findings"]] == [
+        ("missing", "wait_inline", "inl.h", 2)
+    ]
+    assert len([f for f in data["functions"] if f["name"] == "wait_inline"]) == 1
