@@ -97,6 +97,14 @@ class GnuCGenerator(CGenerator):
             restore()
         return _join(prefix, text, suffix)
 
+    def visit_Typename(self, n: c_ast.Typename) -> str:
+        prefix, _, restore = self._move_annotations(n, abstract=True)
+        try:
+            text = super().visit_Typename(n)
+        finally:
+            restore()
+        return _join(prefix, text, "")
+
     def _generate_type(
         self,
         n: c_ast.Node,
@@ -121,8 +129,9 @@ class GnuCGenerator(CGenerator):
         gcc takes no attribute after the ')' of an abstract declarator or
         inside a declarator, so annotations of the function type nearest
         the base are printed before the declaration (the base position),
-        those of the declared function itself after the whole declarator;
-        both read back to the same FuncDecl.  Returns (prefix, suffix,
+        those of the declared function itself after the whole declarator,
+        those of the first function type reached through a pointer after
+        that '*'; all read back to the same FuncDecl.  Returns (prefix, suffix,
         restore) where restore puts the moved attributes back.
         """
         chain = []
@@ -133,23 +142,32 @@ class GnuCGenerator(CGenerator):
         functions = [link for link in chain if isinstance(link, c_ast.FuncDecl)]
         prefix: list[c_ast.AttributeSpecifier] = []
         suffix: list[c_ast.AttributeSpecifier] = []
-        saved: list[tuple[c_ast.FuncDecl, list[c_ast.AttributeSpecifier]]] = []
-        for function in functions:
+        saved: list[tuple[c_ast.Node, list[c_ast.AttributeSpecifier]]] = []
+        for index, function in enumerate(chain):
+            if not isinstance(function, c_ast.FuncDecl):
+                continue
             moved = [spec for spec in function.attributes or () if _is_annotation(spec)]
             if not moved:
                 continue
+            pointer = chain[index - 1] if index > 0 else None
+            saved.append((function, function.attributes))
             if function is functions[-1]:
                 prefix.extend(moved)
             elif function is chain[0] and not abstract:
                 suffix.extend(moved)
+            elif function is functions[0] and isinstance(pointer, c_ast.PtrDecl):
+                # After the '*' of the pointer to it: from there the nearest
+                # function type toward the base is this one.
+                saved.append((pointer, pointer.attributes))
+                pointer.attributes = [*moved, *(pointer.attributes or [])]
             else:
-                continue
-            saved.append((function, function.attributes))
+                saved.pop()
+                continue  # stays after its ')' (gcc may not take it there)
             function.attributes = [spec for spec in function.attributes if spec not in moved]
 
         def restore() -> None:
-            for function, attributes in saved:
-                function.attributes = attributes
+            for node, attributes in reversed(saved):
+                node.attributes = attributes
 
         return self._generate_attributes(prefix), self._generate_attributes(suffix), restore
 
