@@ -261,6 +261,12 @@ def test_annotation_through_function_typedef_is_recorded():
     assert unit.misplaced_annotations == []
 
 
+def test_annotation_through_typeof_is_recorded():
+    unit = parse(f"void f(void); {CO} __typeof__(f) *p;")
+    (extra,) = unit.extra_annotations
+    assert extra.declaration is declaration(unit, "p")
+
+
 def test_annotations_are_only_on_funcdecls():
     unit = parse(
         f"void {CO} (*p)(void); struct S {{ int ({CO} *m)(void); }};"
