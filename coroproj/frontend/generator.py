@@ -16,21 +16,6 @@ from pycparser.c_generator import CGenerator
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import NAMESPACE, AttributeNames, Kind
 
-
-def _is_annotation(spec: c_ast.Node) -> bool:
-    return type(spec) is c_ast.AttributeSpecifier and all(
-        attribute.namespace == NAMESPACE for attribute in spec.attributes
-    )
-
-
-def _join(prefix: str, text: str, suffix: str) -> str:
-    if prefix:
-        text = prefix + " " + text
-    if suffix:
-        text = text + " " + suffix
-    return text
-
-
 # Statement-level nodes that the base generator would print without ';'.
 _NEEDS_SEMICOLON = (
     gnu_ast.Asm,
@@ -240,3 +225,17 @@ class GnuCGenerator(CGenerator):
             indent = " " * (self.indent_level + (2 if add_indent else 0))
             return indent + self.visit(n) + ";\n"
         return super()._generate_stmt(n, add_indent)
+
+
+def _is_annotation(spec: c_ast.Node) -> bool:
+    return type(spec) is c_ast.AttributeSpecifier and all(
+        attribute.namespace == NAMESPACE for attribute in spec.attributes
+    )
+
+
+def _join(prefix: str, text: str, suffix: str) -> str:
+    if prefix:
+        text = prefix + " " + text
+    if suffix:
+        text = text + " " + suffix
+    return text
