@@ -16,21 +16,6 @@ from pycparser.c_generator import CGenerator
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import NAMESPACE, AttributeNames, Kind
 
-
-def _is_annotation(spec: c_ast.Node) -> bool:
-    return type(spec) is c_ast.AttributeSpecifier and all(
-        attribute.namespace == NAMESPACE for attribute in spec.attributes
-    )
-
-
-def _join(prefix: str, text: str, suffix: str) -> str:
-    if prefix:
-        text = prefix + " " + text
-    if suffix:
-        text = text + " " + suffix
-    return text
-
-
 # Statement-level nodes that the base generator would print without ';'.
 _NEEDS_SEMICOLON = (
     gnu_ast.Asm,
@@ -97,6 +82,14 @@ class GnuCGenerator(CGenerator):
             restore()
         return _join(prefix, text, suffix)
 
+    def visit_Typename(self, n: c_ast.Typename) -> str:
+        prefix, _, restore = self._move_annotations(n, abstract=True)
+        try:
+            text = super().visit_Typename(n)
+        finally:
+            restore()
+        return _join(prefix, text, "")
+
     def _generate_type(
         self,
         n: c_ast.Node,
@@ -121,8 +114,9 @@ class GnuCGenerator(CGenerator):
         gcc takes no attribute after the ')' of an abstract declarator or
         inside a declarator, so annotations of the function type nearest
         the base are printed before the declaration (the base position),
-        those of the declared function itself after the whole declarator;
-        both read back to the same FuncDecl.  Returns (prefix, suffix,
+        those of the declared function itself after the whole declarator,
+        those of the first function type reached through a pointer after
+        that '*'; all read back to the same FuncDecl.  Returns (prefix, suffix,
         restore) where restore puts the moved attributes back.
         """
         chain = []
@@ -133,23 +127,32 @@ class GnuCGenerator(CGenerator):
         functions = [link for link in chain if isinstance(link, c_ast.FuncDecl)]
         prefix: list[c_ast.AttributeSpecifier] = []
         suffix: list[c_ast.AttributeSpecifier] = []
-        saved: list[tuple[c_ast.FuncDecl, list[c_ast.AttributeSpecifier]]] = []
-        for function in functions:
+        saved: list[tuple[c_ast.Node, list[c_ast.AttributeSpecifier]]] = []
+        for index, function in enumerate(chain):
+            if not isinstance(function, c_ast.FuncDecl):
+                continue
             moved = [spec for spec in function.attributes or () if _is_annotation(spec)]
             if not moved:
                 continue
+            pointer = chain[index - 1] if index > 0 else None
+            saved.append((function, function.attributes))
             if function is functions[-1]:
                 prefix.extend(moved)
             elif function is chain[0] and not abstract:
                 suffix.extend(moved)
+            elif function is functions[0] and isinstance(pointer, c_ast.PtrDecl):
+                # After the '*' of the pointer to it: from there the nearest
+                # function type toward the base is this one.
+                saved.append((pointer, pointer.attributes))
+                pointer.attributes = [*moved, *(pointer.attributes or [])]
             else:
-                continue
-            saved.append((function, function.attributes))
+                saved.pop()
+                continue  # stays after its ')' (gcc may not take it there)
             function.attributes = [spec for spec in function.attributes if spec not in moved]
 
         def restore() -> None:
-            for function, attributes in saved:
-                function.attributes = attributes
+            for node, attributes in reversed(saved):
+                node.attributes = attributes
 
         return self._generate_attributes(prefix), self._generate_attributes(suffix), restore
 
@@ -222,3 +225,17 @@ class GnuCGenerator(CGenerator):
             indent = " " * (self.indent_level + (2 if add_indent else 0))
             return indent + self.visit(n) + ";\n"
         return super()._generate_stmt(n, add_indent)
+
+
+def _is_annotation(spec: c_ast.Node) -> bool:
+    return type(spec) is c_ast.AttributeSpecifier and all(
+        attribute.namespace == NAMESPACE for attribute in spec.attributes
+    )
+
+
+def _join(prefix: str, text: str, suffix: str) -> str:
+    if prefix:
+        text = prefix + " " + text
+    if suffix:
+        text = text + " " + suffix
+    return text

@@ -489,7 +489,8 @@ class GnuCParser(CParser):
         return super()._parse_external_declaration()
 
     def _starts_statement(self) -> bool:
-        if self._peek_type() == "ASM":
+        tok_type = self._peek_type()
+        if tok_type == "ASM" or (tok_type == "TYPEID" and self._peek_type(2) == "COLON"):
             return True
         return super()._starts_statement()
 
@@ -498,6 +499,8 @@ class GnuCParser(CParser):
         return tok is not None and tok.type in _EXPRESSION_START
 
     def _parse_block_item(self) -> c_ast.Node | list[c_ast.Node]:
+        if self._peek_type() == "TYPEID" and self._peek_type(2) == "COLON":
+            return self._parse_statement()  # a label named like a typedef
         if self._peek_type() == "GNU_LABEL":
             tok = self._advance()
             names = [self._parse_identifier().name]
@@ -521,6 +524,20 @@ class GnuCParser(CParser):
             return gnu_ast.ComputedGoto(expr, self._tok_coord(tok))
         if tok_type == "CASE":
             return self._parse_case()
+        if tok_type == "TYPEID" and self._peek_type(2) == "COLON":
+            # Labels have their own namespace: a typedef name can be one.
+            name_tok = self._advance()
+            self._advance()
+            if self._starts_statement():
+                stmt = self._parse_pragmacomp_or_statement()
+            else:
+                stmt = c_ast.EmptyStatement(self._tok_coord(name_tok))
+            return c_ast.Label(name_tok.value, stmt, self._tok_coord(name_tok))
+        if tok_type == "GOTO" and self._peek_type(2) == "TYPEID":
+            tok = self._advance()
+            name_tok = self._advance()
+            self._expect("SEMI")
+            return c_ast.Goto(name_tok.value, self._tok_coord(tok))
         return super()._parse_statement()
 
     def _parse_labeled_statement(self) -> c_ast.Node:

@@ -15,10 +15,11 @@ An annotation is a calling convention of a *function type* (as GCC treats
    including the link itself; if there is none, search toward the base.
 
 When the chain has no ``FuncDecl`` but its base is a typedef naming a
-function type (``typedef void Fn(void); coroutine_fn Fn *p;``) GCC still
-applies the convention, to a fresh function type; pycparser has no node
-for that type, so the annotation is recorded in ``extra_annotations`` with
-the declaration it applies to.  An annotation on anything else (a variable
+function type (``typedef void Fn(void); coroutine_fn Fn *p;``) or a
+``typeof`` (``coroutine_fn __typeof__(f) *p;``), GCC still applies the
+convention, to a fresh function type; pycparser has no node for that type,
+so the annotation is recorded in ``extra_annotations`` with the
+declaration it applies to.  An annotation on anything else (a variable
 of type ``int``, a struct, a statement) is recorded as misplaced.  Either
 way it is removed from where it was written, so generated C never carries
 a stray annotation.
@@ -132,7 +133,13 @@ class _Placer:
                 self.report.misplaced_annotations.append(MisplacedAnnotation(spot, kind, name))
 
     def names_function_type(self, base: c_ast.Node) -> bool:
-        """Is ``base`` a typedef name whose type involves a function type?"""
+        """Is ``base`` a typedef name whose type involves a function type?
+
+        A ``typeof`` base also counts: whether its operand is a function
+        needs the types of expressions, which later stages have.
+        """
+        if isinstance(base, c_ast.TypeDecl) and isinstance(base.type, c_ast.TypeOf):
+            return True
         seen: set[str] = set()
         while isinstance(base, c_ast.TypeDecl) and isinstance(base.type, c_ast.IdentifierType):
             names = base.type.names

@@ -17,9 +17,13 @@ from pathlib import Path
 from coroproj.errors import SourceError, SourceSpot, UserError
 
 # Flags removed together with their separate argument (``-o out.o``).
-_DROPPED_WITH_ARGUMENT = frozenset({"-o", "-MF", "-MT", "-MQ"})
-# Flags removed alone: output-stage selection and dependency generation.
-_DROPPED = frozenset({"-c", "-S", "-E", "-MD", "-MMD", "-M", "-MM", "-MG", "-MP", "-P"})
+_DROPPED_WITH_ARGUMENT = frozenset({"-o", "-MF", "-MT", "-MQ", "-L", "-l", "-Xlinker"})
+# Flags removed alone: output-stage selection, dependency generation and
+# anything else that makes the compiler write files.
+_DROPPED = frozenset(
+    {"-c", "-S", "-E", "-MD", "-MMD", "-M", "-MM", "-MG", "-MP", "-P", "-save-temps"}
+)
+_DROPPED_PREFIXES = ("-MF", "-MT", "-MQ", "-o", "-save-temps=", "-fdump-", "-Wl,", "-Wa,")
 # Flags whose argument is the next word and must stay with them.
 _KEPT_WITH_ARGUMENT = frozenset(
     {
@@ -31,13 +35,20 @@ _KEPT_WITH_ARGUMENT = frozenset(
         "-isystem",
         "-iquote",
         "-idirafter",
+        "-iprefix",
+        "-iwithprefix",
+        "-iwithprefixbefore",
         "-isysroot",
         "--sysroot",
         "-x",
         "-Xpreprocessor",
+        "-Xclang",
+        "-target",
+        "--target",
+        "-arch",
+        "--param",
     }
 )
-_SOURCE_SUFFIXES = (".c", ".i", ".cc", ".cpp", ".cxx", ".s", ".S")
 
 # gcc/clang diagnostics: "file:line:col: fatal error: message" (col optional).
 _DIAGNOSTIC = re.compile(
@@ -49,22 +60,25 @@ _DRIVER_ERROR = re.compile(r"^[^:\n]*:\s*(?:fatal )?error:\s*(?P<msg>.*)$", re.M
 COROPROJ_MACRO = "-D__COROPROJ__"
 
 
-def preprocessor_flags(flags: Sequence[str], source: str | Path | None = None) -> list[str]:
+def preprocessor_flags(flags: Sequence[str]) -> list[str]:
     """The subset of a compile command's flags that ``cc -E`` should see.
 
-    ``source``: the unit itself, removed if the flags name it (compile
-    databases often contain the full command line).
+    Positional words are dropped: compile databases often hold the whole
+    command line, with the compiler, the unit and other inputs.
     """
-    source_name = os.path.normpath(str(source)) if source is not None else None
     kept: list[str] = []
     words = iter(flags)
     for word in words:
         if word in _DROPPED_WITH_ARGUMENT:
             next(words, None)
             continue
-        if word in _DROPPED or word.startswith(("-MF", "-MT", "-MQ", "-o")):
+        if word in _DROPPED or word.startswith(_DROPPED_PREFIXES):
             continue
-        if word.startswith("-W") and not word.startswith("-Wp,"):
+        if word.startswith("-Wp,"):
+            # -Wp,-MD,file.d (kernel style) writes a dependency file.
+            if any(option in word for option in (",-MD", ",-MMD", ",-MF")):
+                continue
+        elif word.startswith("-W"):
             continue  # warnings (and -Werror) only get in the way of -E
         if word in _KEPT_WITH_ARGUMENT:
             kept.append(word)
@@ -72,10 +86,9 @@ def preprocessor_flags(flags: Sequence[str], source: str | Path | None = None) -
             if argument is not None:
                 kept.append(argument)
             continue
-        if not word.startswith("-") and (
-            word.endswith(_SOURCE_SUFFIXES)
-            or (source_name is not None and os.path.normpath(word) == source_name)
-        ):
+        if not word.startswith("-"):
+            # The unit, other inputs or objects, the compiler itself: the
+            # unit is added back by ``preprocess``.
             continue
         kept.append(word)
     return kept
@@ -97,7 +110,7 @@ def preprocess(
     command = [
         compiler,
         "-E",
-        *preprocessor_flags(flags, path),
+        *preprocessor_flags(flags),
         COROPROJ_MACRO,
         str(path),
     ]

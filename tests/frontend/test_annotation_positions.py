@@ -3,9 +3,11 @@ function type (DESIGN.md "The annotations")."""
 
 from __future__ import annotations
 
+import pytest
 from pycparser import c_ast
 
 from coroproj.frontend.annotations import AttributeNames, Kind, kinds_of
+from coroproj.frontend.unit import parse_unit_text
 from tests.frontend.helpers import (
     BLOCKING,
     COROUTINE,
@@ -16,7 +18,9 @@ from tests.frontend.helpers import (
     declaration,
     declarations,
     function_kinds,
+    gcc_accepts,
     parse,
+    regenerate,
 )
 
 CO = "__attribute__((coroutine_fn))"
@@ -124,6 +128,23 @@ def test_sizeof_typeof_and_generic_type_names():
     typenames = [n for n in all_nodes(unit.ast) if isinstance(n, c_ast.Typename)]
     annotated = [n for n in typenames if function_kinds(n) == [COROUTINE]]
     assert len(annotated) == 3
+
+
+def test_type_names_regenerate_to_the_same_annotations():
+    unit = parse(
+        f"void f(void);"
+        f"int s = sizeof(void {CO} (*)(void));"
+        f"__typeof__(void {CO} (*)(void)) t;"
+        f"int g = _Generic(f, void {CO} (*)(void): 1, default: 0);"
+        f"void run(void {CO} (*)(void *), void *opaque);"
+        f"void *q = (void *)(void {CO} (*)(void))0;"
+    )
+    regenerated = regenerate(unit)
+    ok, messages = gcc_accepts(regenerated)
+    assert ok, messages
+    reparsed = parse_unit_text(regenerated, "regenerated.c")
+    typenames = [n for n in all_nodes(reparsed.ast) if isinstance(n, c_ast.Typename)]
+    assert sum(function_kinds(n) == [COROUTINE] for n in typenames) == 5
 
 
 def test_function_returning_function_pointer():
@@ -240,6 +261,12 @@ def test_annotation_through_function_typedef_is_recorded():
     assert unit.misplaced_annotations == []
 
 
+def test_annotation_through_typeof_is_recorded():
+    unit = parse(f"void f(void); {CO} __typeof__(f) *p;")
+    (extra,) = unit.extra_annotations
+    assert extra.declaration is declaration(unit, "p")
+
+
 def test_annotations_are_only_on_funcdecls():
     unit = parse(
         f"void {CO} (*p)(void); struct S {{ int ({CO} *m)(void); }};"
@@ -252,3 +279,42 @@ def test_annotations_are_only_on_funcdecls():
             assert all(a.namespace in ("gnu", None) for a in spec.attributes), node
     annotated = [n for n in all_nodes(unit.ast) if isinstance(n, c_ast.FuncDecl) and kinds_of(n)]
     assert len(annotated) == 4
+
+
+ROUND_TRIP_SNIPPETS = [
+    f"void {CO} f(void); {CO} extern void g(void);",
+    f"static int {CO} g(int x) {{ return x; }}",
+    f"Coroutine *{CO} self(void);",
+    f"typedef void {CO} Entry(void *); typedef {CO} void coop(void); coop *p;",
+    f"void {CO} (*p2)(void);",
+    f"struct B {{ int {CO} (*a)(BlockDriverState *); int ({CO} *b)(int64_t); int (*c)(void); }};",
+    f"void run(void {CO} (*cb)(void *), void *opaque);",
+    f"void {CO} (*get(int))(void);",
+    f"void (*get(int))(void) {CO};",
+    f"void ({CO} *get(int))(void);",
+    f"void {CO} (*(*pp)(int))(void);",
+    f"void (*({CO} *pp)(int))(void);",
+    f"int (*(*({CO} *ppp)(void))(int))(long);",
+    f"void {CO} (*table[4])(void);",
+    f"static {CO} int h(void {CO} (*cb)(void)) {{ return 0; }}",
+    f"void {CO} coro();",
+]
+
+
+def _kinds_by_declaration(unit) -> dict[str, list[frozenset[Kind]]]:
+    return {
+        node.name: function_kinds(node)
+        for node in all_nodes(unit.ast)
+        if isinstance(node, (c_ast.Decl, c_ast.Typedef)) and node.name
+    }
+
+
+@pytest.mark.parametrize("snippet", ROUND_TRIP_SNIPPETS)
+def test_regenerated_annotations_read_back_the_same(snippet: str) -> None:
+    unit = parse(snippet)
+    regenerated = regenerate(unit)
+    ok, messages = gcc_accepts(regenerated)
+    assert ok, f"{regenerated}\n{messages}"
+    reparsed = parse_unit_text(regenerated, "regenerated.c")
+    assert _kinds_by_declaration(reparsed) == _kinds_by_declaration(unit)
+    assert any(kinds for kinds_list in _kinds_by_declaration(unit).values() for kinds in kinds_list)

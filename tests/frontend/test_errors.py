@@ -89,8 +89,9 @@ def test_unit_flags_are_used_and_build_outputs_dropped(tmp_path: Path) -> None:
 def test_preprocessor_flags_keep_what_changes_the_text() -> None:
     flags = ["-Iinc", "-I", "inc2", "-DA=1", "-UB", "-std=gnu11", "-include", "cfg.h"]
     flags += ["-isystem", "sys", "-iquote", "q", "-O2", "-Wall", "-Werror", "-g", "-c"]
-    flags += ["-o", "x.o", "-MD", "-MF", "x.d", "-MT", "x.o", "src/x.c"]
-    assert preprocessor_flags(flags, "src/x.c") == [
+    flags += ["-o", "x.o", "-MD", "-MF", "x.d", "-MT", "x.o", "src/x.c", "-Wp,-MD,x.d"]
+    flags += ["-save-temps", "-L", "lib", "-fPIC", "-m64"]
+    assert preprocessor_flags(["/usr/bin/cc", *flags]) == [
         "-Iinc",
         "-I",
         "inc2",
@@ -105,6 +106,8 @@ def test_preprocessor_flags_keep_what_changes_the_text() -> None:
         "q",
         "-O2",
         "-g",
+        "-fPIC",
+        "-m64",
     ]
 
 

@@ -221,6 +221,14 @@ CONSTRUCTS = {
         "int f(int a, int b) { return a ?: b ? 1 : 2; }",
         _node(gnu_ast.OmittedConditional),
     ),
+    "label_named_like_a_typedef": (
+        "typedef int out; int f(int x) { if (x) goto out; switch (x) { case 1: out: x++; }"
+        " out z = x; return z; }",
+        lambda nodes: (
+            sum(isinstance(n, c_ast.Label) and n.name == "out" for n in nodes) == 1
+            and any(isinstance(n, c_ast.Goto) and n.name == "out" for n in nodes)
+        ),
+    ),
     "compound_literal_and_designators": (
         "struct P { int x, y; }; struct P f(void) { return (struct P){ .y = 2, .x = 1 }; }",
         _node(c_ast.CompoundLiteral),
