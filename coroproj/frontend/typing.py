@@ -248,6 +248,10 @@ class TypeEnv:
             return then
         return self.type_of(expr.iffalse)
 
+    def _type_of_OmittedConditional(self, expr: c_ast.Node) -> TypeNode | None:
+        cond = self.type_of(expr.cond)  # type: ignore[attr-defined]
+        return cond if cond is not None else self.type_of(expr.iffalse)  # type: ignore[attr-defined]
+
     def _type_of_Assignment(self, expr: c_ast.Assignment) -> TypeNode | None:
         return self.type_of(expr.lvalue)
 
