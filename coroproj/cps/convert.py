@@ -137,6 +137,17 @@ class Converter:
         self.variables = self.function.variables()
         self.generator = ConvertGenerator()
         self.by_label = {piece.label: piece for piece in split.pieces}
+        self.tail_receivers = self._tail_receivers()
+
+    def _tail_receivers(self) -> set[str]:
+        """Receivers made pointless by ``return g(...)``: not emitted at all."""
+        found: set[str] = set()
+        for piece in self.split.pieces:
+            for statement, following in zip(piece.body, piece.body[1:], strict=False):
+                if isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto):
+                    if self._is_tail_call(statement, self.by_label[following.name]):
+                        found.add(following.name)
+        return found
 
     # names
     def struct_name(self, piece: Piece) -> str:
@@ -187,7 +198,10 @@ class Converter:
             if entry_struct is not None:
                 lines.append(f"{entry_struct} *cpc__a = cpc_pop({CONT}, sizeof *cpc__a);")
                 for position, param in enumerate(self.function.params):
-                    lines.append(self._decl_text(param.name, param.type) + f" = cpc__a->a{position};")
+                    if param.name in used:
+                        lines.append(self._decl_text(param.name, param.type) + f" = cpc__a->a{position};")
+                if not used & {param.name for param in self.function.params}:
+                    lines.append("(void)cpc__a;")
             copied = {param.name for param in self.function.params}
         else:
             copied = set()
@@ -205,7 +219,9 @@ class Converter:
                     lines.append("(void)cpc__a;")
         for name in self.variables:
             if name in used and name not in copied:
-                lines.append(self._decl_text(name, self.variables[name].type) + ";")
+                # Zeroed: a variable written only in part (a field) before a
+                # split travels whole; no indeterminate bytes are copied.
+                lines.append(self._decl_text(name, self.variables[name].type) + " = { 0 };")
         out = [*lines]
         index = 0
         while index < len(body):
@@ -368,12 +384,13 @@ def convert(split: SplitFunction, unit: Unit) -> str:
             moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
         )
         out.append(_line_of(moved) + generator.visit(moved) + ";")
-    for piece in split.pieces[1:]:
+    pieces = [piece for piece in split.pieces if piece.label not in converter.tail_receivers]
+    for piece in pieces[1:]:
         struct = converter.frame_struct(piece)
         if struct is not None:
             out.append(struct)
         out.append(f"static cpc_cont *{piece.name}(cpc_cont *{CONT});")
-    for piece in split.pieces:
+    for piece in pieces:
         head = (
             f"{storage}cpc_cont *{piece.name}(cpc_cont *{CONT})"
             if piece.index == 0

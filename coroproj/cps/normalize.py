@@ -305,11 +305,7 @@ class Normalizer:
                 self._lower_statement(item, out)
             return
         if self._is_native(stmt):
-            if _is_expression(stmt):
-                if _has_effect(stmt):
-                    out.append(stmt)
-            else:
-                out.append(stmt)
+            out.append(stmt)  # as written, even `(void)x;`
             return
         method = getattr(self, "_lower_" + type(stmt).__name__, None)
         if method is not None:
@@ -514,7 +510,7 @@ class Normalizer:
             out += prefix
             literal_init = init if isinstance(init, c_ast.InitList) else c_ast.InitList([init], decl.coord)
             literal_type = declaration("cpc__literal", hoisted_type, decl.coord).type
-            literal = c_ast.CompoundLiteral(_typename(literal_type), literal_init, decl.coord)
+            literal = c_ast.CompoundLiteral(_typename(literal_type), literal_init, [], decl.coord)
             if is_array(hoisted_type, self.env):
                 out.append(
                     c_ast.FuncCall(
@@ -724,7 +720,7 @@ class Normalizer:
         self, expr: c_ast.CompoundLiteral
     ) -> tuple[list[c_ast.Node], c_ast.Node | None]:
         prefix, init = self._lower_expr(expr.init)
-        return prefix, c_ast.CompoundLiteral(expr.type, init, expr.coord)
+        return prefix, c_ast.CompoundLiteral(expr.type, init, expr.storage, expr.coord)
 
     def _expr_StmtExpr(self, expr: gnu_ast.StmtExpr) -> tuple[list[c_ast.Node], c_ast.Node | None]:
         items = list(expr.compound.block_items or [])
