@@ -144,9 +144,12 @@ class Converter:
         found: set[str] = set()
         for piece in self.split.pieces:
             for statement, following in zip(piece.body, piece.body[1:], strict=False):
-                if isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto):
-                    if self._is_tail_call(statement, self.by_label[following.name]):
-                        found.add(following.name)
+                if (
+                    isinstance(statement, CoroutineCall)
+                    and isinstance(following, c_ast.Goto)
+                    and self._is_tail_call(statement, self.by_label[following.name])
+                ):
+                    found.add(following.name)
         return found
 
     # names
