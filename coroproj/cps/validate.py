@@ -238,7 +238,7 @@ class _Checker(ScopedWalker):
                     if len(item.name) == 1 and isinstance(item.name[0], c_ast.ID):
                         member_type = self.env.member_type(resolved, item.name[0].name)
                         self._check_pair(
-                            item, member_type, item.expr, f"the initializer of '.{item.name[0].name}'"
+                            item.expr, member_type, item.expr, f"the initializer of '.{item.name[0].name}'"
                         )
                     continue
                 if position < len(members):
