@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ from coroproj.report.text import format_finding
 # round 1 is stored in a native pointer: its type needs the annotation too).
 MAX_ROUNDS = 5
 # Findings an edit must never introduce: the edit broke something.
+# Functions excluded (and listed) before fix gives up and just rolls back.
+MAX_EXCLUDED = 20
+_POINTER_SOURCE = re.compile(r"'([^']*)' is a ")
 _BROKEN_BY_EDIT = frozenset({"parse-error", "pointer-mismatch", "proto-mismatch", "conflict",
                              "misplaced-annotation"})
 
@@ -85,49 +89,79 @@ def run(args: argparse.Namespace) -> int:
 
 
 def apply_fixes(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan) -> FixOutcome:
-    """Write the plan, re-check, and repeat while new findings become fixable; roll back on failure."""
+    """Write the plan, re-check, and repeat while new findings become fixable.
+
+    An edit that did not have its effect rolls everything back.  An edit
+    that had it but broke something else (a cast of the function now drops
+    the annotation, say) is attributed to its function: everything is rolled
+    back and fix starts over without annotating that function, which is
+    listed instead.
+    """
+    excluded: dict[str, str] = {}
+    while True:
+        outcome, culprit = _attempt(args, inputs, root, plan, excluded)
+        if outcome.rolled_back is None or culprit is None or culprit in excluded:
+            return outcome
+        if len(excluded) >= MAX_EXCLUDED:
+            return outcome
+        excluded[culprit] = outcome.rolled_back.removeprefix("the edits introduced: ")
+        plan = _plan(inputs, root, args, excluded)
+
+
+def _attempt(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan,
+             excluded: dict[str, str]) -> tuple[FixOutcome, str | None]:
     outcome = FixOutcome()
     transaction = Transaction()
     changed: set[Path] = set()
+    subjects: set[str] = set()
     for _round in range(MAX_ROUNDS):
         outcome.refusals.extend(r for r in plan.refusals if r not in outcome.refusals)
         if not plan.edits:
             break
         transaction.write(edited_texts(plan.sources, plan.edits), plan.sources)
         changed.update(plan.files())
+        subjects.update(edit.subject for edit in plan.edits)
         outcome.edits += len(plan.edits)
         try:
             after = _analyse(args)
         except UserError as error:
-            after, problem = None, f"the edited tree could not be analysed: {error}"
-        else:
-            problem = _verify(plan, inputs, after)
+            transaction.rollback()
+            outcome.rolled_back = f"the edited tree could not be analysed: {error}"
+            return outcome, None
+        problem, culprit = _verify(plan, inputs, after)
         if problem is not None:
             transaction.rollback()
             outcome.rolled_back = problem
             outcome.edits, changed = 0, set()
-            break
-        assert after is not None
+            return outcome, culprit if culprit in subjects else None
         inputs = after
-        plan = _plan(inputs, root, args)
+        plan = _plan(inputs, root, args, excluded)
     outcome.changed_files = sorted(changed)
-    return outcome
+    return outcome, None
 
 
-def _verify(plan: Plan, before: Inputs, after: Inputs) -> str | None:
-    """Why the edits did not have their intended effect, or None."""
+def _verify(plan: Plan, before: Inputs, after: Inputs) -> tuple[str | None, str | None]:
+    """Why the edits did not have their intended effect, and the function to blame; or None."""
     if after.analysis.failures:
-        return "after the edits: " + format_finding(after.analysis.failures[0]).splitlines()[0]
+        return "after the edits: " + format_finding(after.analysis.failures[0]).splitlines()[0], None
     remaining = {f.fingerprint: f for f in after.analysis.findings if not f.suppressed}
     for fingerprint in plan.targets:
         if fingerprint in remaining:
             still = remaining[fingerprint]
-            return f"{still.file}:{still.line}: still reported after the edit: {still.message}"
+            return f"{still.file}:{still.line}: still reported after the edit: {still.message}", None
     previous = {f.fingerprint for f in before.analysis.findings}
     for fingerprint, finding in remaining.items():
         if fingerprint not in previous and finding.check in _BROKEN_BY_EDIT:
-            return f"the edits introduced: {_one_line(finding)}"
-    return None
+            return f"the edits introduced: {_one_line(finding)}", _blamed(finding)
+    return None, None
+
+
+def _blamed(finding: Finding) -> str | None:
+    """The function whose new annotation a finding is about."""
+    if finding.check == "pointer-mismatch":
+        match = _POINTER_SOURCE.search(finding.message)
+        return match.group(1).strip("&*() ") if match else None
+    return finding.function or None
 
 
 def _one_line(finding: Finding) -> str:
@@ -152,10 +186,11 @@ def _root(inputs: Inputs, args: argparse.Namespace) -> Path:
     return find_project_root(Path(args.paths[0]) if args.paths else Path.cwd())
 
 
-def _plan(inputs: Inputs, root: Path, args: argparse.Namespace) -> Plan:
+def _plan(inputs: Inputs, root: Path, args: argparse.Namespace,
+          excluded: dict[str, str] | None = None) -> Plan:
     build_dirs = [inputs.project.database.parent] if inputs.project is not None else []
-    return plan_fixes(inputs.analysis, inputs.options.names, root,
-                      remove_spurious=args.remove_spurious, build_dirs=build_dirs)
+    return plan_fixes(inputs.analysis, inputs.options.names, root, remove_spurious=args.remove_spurious,
+                      build_dirs=build_dirs, excluded=excluded)
 
 
 def _confirm(plan: Plan, root: Path) -> None:

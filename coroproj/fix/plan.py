@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,7 @@ class Edit:
     replacement: str
     line: int
     why: str
+    subject: str = ""  # the function (or pointer) whose annotation changes
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Planner:
         *,
         remove_spurious: bool = False,
         build_dirs: Iterable[Path] = (),
+        excluded: Mapping[str, str] | None = None,
     ) -> None:
         self.program: Program = analysis.program
         self.findings = analysis.findings
@@ -110,6 +112,8 @@ class Planner:
         # Folders of the build (holding the compile database) inside the root: generated files.
         self.build_dirs = [Path(os.path.realpath(d)) for d in build_dirs]
         self.build_dirs = [d for d in self.build_dirs if d != self.root]
+        # Functions not to annotate, with the reason (an earlier attempt's edit broke something).
+        self.excluded = dict(excluded or {})
         self.plan = Plan()
         self._removed: set[str] = set()  # symbols whose annotation is being removed
 
@@ -180,6 +184,10 @@ class Planner:
                 self._annotate_declaration(declaration)
 
     def _annotate_declaration(self, declaration: Declaration) -> None:
+        if declaration.name in self.excluded:
+            self._refuse(declaration.file, declaration.line, declaration.name,
+                         f"annotating it would break something else: {self.excluded[declaration.name]}")
+            return
         source = self._source(declaration.file, declaration.line, declaration.name)
         if source is None:
             return
@@ -194,7 +202,7 @@ class Planner:
                          f"'{self.macro}' is written here but the analysis does not see it "
                          "(is the macro defined empty for this file?)")
             return
-        self._insert(source, offset, f"add {self.macro} to '{declaration.name}'")
+        self._insert(source, offset, f"add {self.macro} to '{declaration.name}'", declaration.name)
 
     def _make_coroutine_instead_of_blocking(self, function: Function) -> None:
         for declaration in self._declarations(function):
@@ -216,7 +224,8 @@ class Planner:
                              "its blocking annotation is not written before the name as a macro")
                 continue
             self._edit(source, word[0], word[1], self.macro,
-                       f"replace {source.text[word[0]:word[1]]} by {self.macro} on '{declaration.name}'")
+                       f"replace {source.text[word[0]:word[1]]} by {self.macro} on '{declaration.name}'",
+                       declaration.name)
 
     def _remove_annotation(self, declaration: Declaration) -> None:
         source = self._source(declaration.file, declaration.line, declaration.name)
@@ -233,7 +242,7 @@ class Planner:
                          "its annotation is not written before the name as a macro")
             return
         start, end = removal_span(source, word)
-        self._edit(source, start, end, "", f"remove {self.macro} from '{declaration.name}'")
+        self._edit(source, start, end, "", f"remove {self.macro} from '{declaration.name}'", declaration.name)
 
     # -- pointer types ---------------------------------------------------------------
     def _fix_pointer(self, finding: Finding) -> None:
@@ -273,7 +282,7 @@ class Planner:
             self._refuse(where.file, where.line, name,
                          f"'{self.macro}' is written here but the analysis does not see it")
             return
-        self._insert(source, offset, f"add {self.macro} to the function type of '{name}'")
+        self._insert(source, offset, f"add {self.macro} to the function type of '{name}'", name)
 
     def _function_named(self, name: str, used_in: str) -> Function | None:
         candidates = self.program.lookup(name)
@@ -308,12 +317,15 @@ class Planner:
             return "not writable"
         return None
 
-    def _insert(self, source: SourceText, offset: int, why: str) -> None:
+    def _insert(self, source: SourceText, offset: int, why: str, subject: str) -> None:
         where, text = insertion(source, offset, self.macro)
-        self._edit(source, where, where, text, why)
+        self._edit(source, where, where, text, why, subject)
 
-    def _edit(self, source: SourceText, start: int, end: int, replacement: str, why: str) -> None:
-        self.plan.edits.append(Edit(source.path, start, end, replacement, source.line_of(start), why))
+    def _edit(self, source: SourceText, start: int, end: int, replacement: str, why: str,
+              subject: str) -> None:
+        self.plan.edits.append(
+            Edit(source.path, start, end, replacement, source.line_of(start), why, subject)
+        )
 
     def _refuse(self, file: str, line: int, what: str, reason: str) -> None:
         refusal = Refusal(file, line, what, reason)
@@ -346,5 +358,7 @@ def plan_fixes(
     *,
     remove_spurious: bool = False,
     build_dirs: Iterable[Path] = (),
+    excluded: Mapping[str, str] | None = None,
 ) -> Plan:
-    return Planner(analysis, names, root, remove_spurious=remove_spurious, build_dirs=build_dirs).run()
+    return Planner(analysis, names, root, remove_spurious=remove_spurious, build_dirs=build_dirs,
+                   excluded=excluded).run()

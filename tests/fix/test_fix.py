@@ -278,3 +278,21 @@ def test_non_interactive_without_yes_refuses(tree: Path, capsys: pytest.CaptureF
     assert main(["fix", "-q", "-j", "1", str(tree)]) == 2
     assert "pass --yes" in capsys.readouterr().err
     assert (tree / "src/drv.c").read_bytes() == before
+
+
+def test_edit_that_breaks_something_else_is_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Annotating 'tramp' would make the cast to a native type drop the annotation:
+    # that edit is left out and listed, the others are made.
+    text = ('#include "compiler.h"\ntypedef void (*Native)(void);\n'
+            "void tramp(void) { qemu_coroutine_yield(); }\n"
+            "void other(void) { qemu_coroutine_yield(); }\n"
+            "Native table = (Native)tramp;\n")
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    capsys.readouterr()
+    assert fix(root) == 1
+    assert (root / "t.c").read_text() == text.replace("void other", "void coroutine_fn other")
+    err = capsys.readouterr().err
+    assert "t.c:3: note: not fixed: 'tramp': annotating it would break something else:" in err
+    assert "cast to drops coroutine_fn" in err
