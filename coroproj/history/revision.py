@@ -75,31 +75,43 @@ def _remove_worktree(root: Path, place: Path) -> None:
 def relocated_database(database: Path, old_root: Path, new_root: Path, target: Path) -> Path:
     """A copy of ``database`` whose paths under ``old_root`` point under ``new_root``.
 
-    Entries whose file does not exist in the new tree (added since) are dropped.
-    The revision's own committed database, when there is one, is preferred.
+    The revision's own database (committed at the same place) is preferred
+    when all its files lie in the revision's tree once relocated; otherwise
+    the current one is used.  Entries whose file does not exist in the
+    revision (added since) are dropped: their findings are new.
     """
+    old = Path(os.path.realpath(old_root))
     try:
-        relative = database.resolve().relative_to(Path(os.path.realpath(old_root)))
+        relative = database.resolve().relative_to(old)
     except ValueError:
         relative = None
-    source = database
-    if relative is not None and (new_root / relative).is_file():
-        source = new_root / relative
+    candidates = [new_root / relative] if relative is not None and (new_root / relative).is_file() else []
+    candidates.append(database)
+    entries: list[dict[str, object]] = []
+    for source in candidates:
+        entries = _relocated_entries(source, old, new_root)
+        if entries and all(_entry_file(e).is_relative_to(new_root) for e in entries):
+            break
+    kept = [entry for entry in entries if _entry_file(entry).is_file()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(kept, indent=1))
+    return target
+
+
+def _relocated_entries(source: Path, old: Path, new_root: Path) -> list[dict[str, object]]:
     try:
         text = source.read_text()
     except OSError as error:
         raise UserError(f"{source}: cannot read the compile database: {error.strerror}") from None
-    old = str(Path(os.path.realpath(old_root)))
-    entries = json.loads(text.replace(json.dumps(old)[1:-1], json.dumps(str(new_root))[1:-1]))
-    kept = []
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        file = Path(str(entry.get("file", "")))
-        if not file.is_absolute():
-            file = Path(str(entry.get("directory", ""))) / file
-        if file.is_file():
-            kept.append(entry)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(kept, indent=1))
-    return target
+    try:
+        entries = json.loads(text.replace(json.dumps(str(old))[1:-1], json.dumps(str(new_root))[1:-1]))
+    except json.JSONDecodeError:
+        return []
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def _entry_file(entry: dict[str, object]) -> Path:
+    file = Path(str(entry.get("file", "")))
+    if not file.is_absolute():
+        file = Path(str(entry.get("directory", ""))) / file
+    return Path(os.path.normpath(file))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from pathlib import Path
 
@@ -106,3 +107,18 @@ def test_unusable_database_is_a_user_error(tmp_path: Path) -> None:
     sqlite3.connect(newer).execute("PRAGMA user_version = 99").connection.commit()
     with pytest.raises(UserError, match="unknown version 99"):
         History(newer)
+
+
+def test_relocated_database_for_a_revision(tmp_path: Path) -> None:
+    from coroproj.history.revision import relocated_database
+
+    current = make_tree(tmp_path / "now", {"a.c": "int a;\n", "new.c": "int n;\n"})
+    revision = make_tree(tmp_path / "rev", {"a.c": "int a;\n"}, database=False)
+    # The revision's committed database names another checkout: not usable, the current one is.
+    (revision / "compile_commands.json").write_text(
+        (current / "compile_commands.json").read_text().replace(str(current), "/elsewhere/checkout")
+    )
+    target = relocated_database(current / "compile_commands.json", current, revision, tmp_path / "db.json")
+    entries = json.loads(target.read_text())
+    # new.c does not exist in the revision: dropped (its findings are new).
+    assert [(e["directory"], e["file"]) for e in entries] == [(str(revision), "a.c")]
