@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.compiler_flags:
+        raise UserError("coroproj report: works on a project with a compile database (not on files with --)")
     inputs = _analyse(args)
     if inputs.project is None:
         raise UserError("coroproj report: works on a project with a compile database (not on files with --)")

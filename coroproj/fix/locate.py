@@ -240,7 +240,12 @@ def insertion(source: SourceText, declarator: int, macro: str) -> tuple[int, str
         index = line_start - 1
         while index > 0 and text[index - 1] in " \t\r\n":
             index -= 1
-        if index > 0 and source.masked[index - 1] != " " and source.masked[index - 1] not in ";{}":
+        previous_line = text[text.rfind("\n", 0, index - 1) + 1 : index]
+        if (
+            index > 0
+            and source.masked[index - 1] not in " ;{}),"
+            and not previous_line.lstrip().startswith("#")  # never after a directive
+        ):
             return index, (macro if text[index - 1] == "*" else f" {macro}")
     return declarator, f"{macro} "
 

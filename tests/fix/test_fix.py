@@ -296,3 +296,14 @@ def test_edit_that_breaks_something_else_is_left_out(
     err = capsys.readouterr().err
     assert "t.c:3: note: not fixed: 'tramp': annotating it would break something else:" in err
     assert "cast to drops coroutine_fn" in err
+
+
+@pytest.mark.parametrize(("answer", "status", "written"), [("y", 0, True), ("n", 2, False)])
+def test_interactive_confirmation(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, answer: str, status: int, written: bool
+) -> None:
+    before = (tree / "src/drv.c").read_text()
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: answer)
+    assert main(["fix", "-q", "-j", "1", str(tree)]) == status
+    assert ((tree / "src/drv.c").read_text() != before) == written

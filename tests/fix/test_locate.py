@@ -46,6 +46,8 @@ def test_masking_keeps_offsets_and_hides_comments_and_strings() -> None:
         ("static int\nf(void)\n{\n", "f", "static int coroutine_fn\nf(void)\n{\n"),
         ("Coroutine *\nf(void)\n{\n", "f", "Coroutine *coroutine_fn\nf(void)\n{\n"),
         ("/* f(x) */ int f(int x);\n", "f", "/* f(x) */ int coroutine_fn f(int x);\n"),
+        ("static int /* why */\nf(void)\n", "f", "static int /* why */\ncoroutine_fn f(void)\n"),
+        ("#endif\nf(void)\n", "f", "#endif\ncoroutine_fn f(void)\n"),
     ],
 )
 def test_conventional_place(text: str, name: str, expected: str) -> None:

@@ -122,3 +122,22 @@ def test_relocated_database_for_a_revision(tmp_path: Path) -> None:
     entries = json.loads(target.read_text())
     # new.c does not exist in the revision: dropped (its findings are new).
     assert [(e["directory"], e["file"]) for e in entries] == [(str(revision), "a.c")]
+
+
+def test_report_outside_git_with_its_own_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from coroproj.cli import main
+
+    text = '#include "compiler.h"\nvoid f(void) { qemu_coroutine_yield(); }\n'
+    root = make_tree(tmp_path / "t", {"a.c": text})
+    database = tmp_path / "elsewhere" / "runs.db"
+    assert main(["report", "-q", str(root), "--db", str(database), "--label", "first"]) == 0
+    capsys.readouterr()
+    assert main(["report", "-q", str(root), "--db", str(database)]) == 0
+    out = capsys.readouterr().out
+    assert "No new findings since the baseline." in out and "Baseline: run 1 (" in out
+    with History(database) as history:
+        runs = history.runs()
+        assert [(r.label, r.git_commit) for r in runs] == [("first", None), (None, None)]
+    assert not (root / ".coroproj" / "history.db").exists()
+    assert main(["report", "-q", str(root / "a.c"), "--", f"-I{root / 'include'}"]) == 2
+    assert "works on a project" in capsys.readouterr().err
