@@ -138,7 +138,10 @@ class Planner:
                 self._annotate_function(function)
         elif finding.check == "proto-mismatch":
             function = self._function_at(finding)
-            if function is not None and function.symbol not in self._removed:
+            if function is not None and function.symbol in self._removed:
+                self.plan.targets[finding.fingerprint] = finding  # removing the annotation resolves it
+                return
+            if function is not None:
                 for declaration in self._declarations(function):
                     if (declaration.file, declaration.line) == (finding.file, finding.line):
                         self._annotate_declaration(declaration)
@@ -156,15 +159,11 @@ class Planner:
         elif finding.check == "pointer-mismatch":
             self._fix_pointer(finding)
         edits, refusals = len(self.plan.edits), len(self.plan.refusals)
-        if refusals == before[1] and (edits > before[0] or self._already_planned(finding)):
+        if refusals == before[1] and edits > before[0]:
             self.plan.targets[finding.fingerprint] = finding
-        elif refusals == before[1] and edits == before[0]:
+        elif refusals == before[1]:
             self._refuse(finding.file, finding.line, finding.function,
                          f"no spot found to fix this {finding.check} finding")
-
-    def _already_planned(self, finding: Finding) -> bool:
-        # A prototype fixed while fixing `missing` on the same function.
-        return any(edit.file == Path(finding.file) and edit.line == finding.line for edit in self.plan.edits)
 
     # -- functions -----------------------------------------------------------------
     def _function_at(self, finding: Finding) -> Function | None:

@@ -307,3 +307,14 @@ def test_interactive_confirmation(
     monkeypatch.setattr("builtins.input", lambda prompt: answer)
     assert main(["fix", "-q", "-j", "1", str(tree)]) == status
     assert ((tree / "src/drv.c").read_text() != before) == written
+
+
+def test_remove_spurious_also_resolves_the_prototype_disagreement(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "t", {
+        "t.h": '#include "compiler.h"\nint coroutine_fn idle(void);\n',
+        "t.c": '#include "t.h"\nint idle(void) { return 1; }\n',
+    })
+    assert fix(root, "--remove-spurious") == 0
+    assert (root / "t.h").read_text().splitlines()[1] == "int idle(void);"
+    assert (root / "t.c").read_text().splitlines()[1] == "int idle(void) { return 1; }"
+    assert check(root) == 0

@@ -146,8 +146,10 @@ def test_sample_project_round_trip(tmp_path: Path) -> None:
         shutil.copytree(REPOSITORY / "site_scons", copy / "site_scons", ignore=ignore)
     project = copy / "sample_project"
     result = round_trip(project, jobs=2)
-    print(result.summary())
-    assert result.missed == set() and result.extra == set(), result.summary()
+    lost = "; ".join(f"{f}:{n}: {name}" for f, n, name in sorted(result.missed))
+    extra = "; ".join(f"{f}:{n}: {name}" for f, n, name in sorted(result.extra))
+    explanation = f"{result.summary()}; missed: {lost}; extra: {extra}"
+    assert result.missed == set() and result.extra == set(), explanation
     assert (result.precision, result.recall) == (1.0, 1.0)
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     subprocess.run(["scons", "-Q", "-j2", "-C", str(project)], check=True, env=environment,
