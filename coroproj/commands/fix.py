@@ -11,6 +11,10 @@ inside the project root are edited; spots that cannot be found for sure
 The edited tree is checked again: if an edit did not have its effect,
 every file is put back as it was.  PATHS restrict which findings are fixed.
 
+``--diff`` shows the first round of edits: when those make more findings
+fixable (a function now annotated has callers), writing goes on to the
+fixpoint, re-checking after each round.
+
 Exit status: 0 nothing left to fix, 1 spots left for a human (or, with
 ``--diff``, changes to make), 2 rolled back or the analysis failed.
 """

@@ -177,3 +177,6 @@ def test_html_renders_in_headless_chromium(history: dict, tmp_path: Path) -> Non
     # Three stored runs plus this one on the x axis of the chart; the new finding and its chain.
     assert dom.count("<circle") == 5 * 4
     assert '<ul id="new">' in dom and "co_put → co_get at src/store.c:13" in dom
+    # Self-contained: nothing fetched from anywhere.
+    html = page.read_text()
+    assert "<script" not in html and "<link" not in html and "src=" not in html and "url(" not in html
