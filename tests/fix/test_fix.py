@@ -318,3 +318,20 @@ def test_remove_spurious_also_resolves_the_prototype_disagreement(tmp_path: Path
     assert (root / "t.h").read_text().splitlines()[1] == "int idle(void);"
     assert (root / "t.c").read_text().splitlines()[1] == "int idle(void) { return 1; }"
     assert check(root) == 0
+
+
+def test_rounds_until_nothing_is_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Round 1: 'plain' is passed where a coroutine type is expected, so it gets the
+    # annotation; that makes it a root, so round 2 annotates its caller.
+    text = ('#include "compiler.h"\ntypedef int coroutine_fn CoRead(int);\nvoid use(CoRead *r);\n'
+            "static int plain(int x) { return x; }\n"
+            "int caller(void) { return plain(1); }\n"
+            "void setup(void) { use(plain); }\n")
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    assert main(["fix", "-q", "-j", "1", "--diff", str(root)]) == 1
+    first_round = capsys.readouterr().out
+    assert "+static int coroutine_fn plain" in first_round and "coroutine_fn caller" not in first_round
+    assert fix(root) == 0
+    assert (root / "t.c").read_text() == text.replace("int plain", "int coroutine_fn plain").replace(
+        "int caller", "int coroutine_fn caller")
+    assert check(root) == 0
