@@ -122,16 +122,23 @@ def _attempt(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan,
         outcome.refusals.extend(r for r in plan.refusals if r not in outcome.refusals)
         if not plan.edits:
             break
-        transaction.write(edited_texts(plan.sources, plan.edits), plan.sources)
         changed.update(plan.files())
         subjects.update(edit.subject for edit in plan.edits)
         outcome.edits += len(plan.edits)
         try:
+            transaction.write(edited_texts(plan.sources, plan.edits), plan.sources)
             after = _analyse(args)
+        except OSError as error:
+            transaction.rollback()
+            outcome.rolled_back = f"cannot write {error.filename}: {error.strerror}"
+            return outcome, None
         except UserError as error:
             transaction.rollback()
             outcome.rolled_back = f"the edited tree could not be analysed: {error}"
             return outcome, None
+        except BaseException:  # interrupted: never leave the tree half-edited
+            transaction.rollback()
+            raise
         problem, culprit = _verify(plan, inputs, after)
         if problem is not None:
             transaction.rollback()

@@ -298,7 +298,11 @@ class Planner:
         if reason is not None:
             self._refuse(file, line, what, reason)
             return None
-        source = SourceText.read(path)
+        try:
+            source = SourceText.read(path)
+        except OSError as error:
+            self._refuse(file, line, what, f"cannot read it: {error.strerror}")
+            return None
         if _GENERATED_MARKERS.search("\n".join(source.text.splitlines()[:8])):
             self._refuse(file, line, what, "a generated file (it says so in its first lines): not edited")
             return None

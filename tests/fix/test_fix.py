@@ -335,3 +335,25 @@ def test_rounds_until_nothing_is_left(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (root / "t.c").read_text() == text.replace("int plain", "int coroutine_fn plain").replace(
         "int caller", "int coroutine_fn caller")
     assert check(root) == 0
+
+
+def test_write_failure_rolls_back_the_files_already_written(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import coroproj.fix.apply as apply_module
+
+    before = {p: p.read_bytes() for p in tree.rglob("*.[ch]")}
+    real_write = apply_module.write_text_atomically
+    written: list[Path] = []
+
+    def failing_second_write(path: Path, text: str, *, errors: str = "strict") -> None:
+        if len(written) == 1 and path not in written:
+            raise PermissionError(13, "Permission denied", str(path))
+        written.append(path)
+        real_write(path, text, errors=errors)
+
+    monkeypatch.setattr(apply_module, "write_text_atomically", failing_second_write)
+    capsys.readouterr()
+    assert fix(tree) == 2
+    assert "rolled back, no file changed: cannot write" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in before} == before
