@@ -57,13 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass
 class FixOutcome:
-    """What a fix run did (also used by the round-trip measurement)."""
+    """What a fix run did."""
 
     changed_files: list[Path] = field(default_factory=list)
     edits: int = 0
     refusals: list[Refusal] = field(default_factory=list)
     rolled_back: str | None = None  # the reason, when everything was put back
-    diff: str = ""
 
 
 def run(args: argparse.Namespace) -> int:
