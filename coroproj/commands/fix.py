@@ -11,9 +11,10 @@ inside the project root are edited; spots that cannot be found for sure
 The edited tree is checked again: if an edit did not have its effect,
 every file is put back as it was.  PATHS restrict which findings are fixed.
 
-``--diff`` shows the first round of edits: when those make more findings
-fixable (a function now annotated has callers), writing goes on to the
-fixpoint, re-checking after each round.
+When edits make more findings fixable (a function now annotated has
+callers), writing goes on round after round to the fixpoint, re-checking
+each time; ``--diff`` predicts those rounds from the summaries (edits of
+pointer types excepted, which need a parse).
 
 Exit status: 0 nothing left to fix, 1 spots left for a human (or, with
 ``--diff``, changes to make), 2 rolled back or the analysis failed.
@@ -32,7 +33,8 @@ from coroproj.analysis.findings import Finding
 from coroproj.commands.inputs import Inputs, add_input_arguments, inputs_from_args
 from coroproj.errors import UserError
 from coroproj.fix.apply import Transaction, edited_texts, unified_diff
-from coroproj.fix.plan import Plan, Refusal, plan_fixes
+from coroproj.fix.plan import Plan, Refusal, merged, plan_fixes
+from coroproj.fix.predict import predicted_analysis
 from coroproj.project.discover import find_project_root
 from coroproj.report.text import format_finding
 
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     root = _root(inputs, args)
     plan = _plan(inputs, root, args)
     if args.diff:
+        plan = _predicted_fixpoint(inputs, root, args, plan)
         texts = edited_texts(plan.sources, plan.edits)
         _print_refusals(plan.refusals)
         diff = unified_diff(plan.sources, texts, root)
@@ -89,6 +92,19 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("coroproj fix: nothing to change", file=sys.stderr)
     return 1 if outcome.refusals else 0
+
+
+def _predicted_fixpoint(inputs: Inputs, root: Path, args: argparse.Namespace, plan: Plan) -> Plan:
+    """The plan and the rounds predicted to follow it (see ``coroproj.fix.predict``)."""
+    analysis, round_plan = inputs.analysis, plan
+    for _round in range(MAX_ROUNDS - 1):
+        analysis = predicted_analysis(analysis, round_plan, inputs.options)
+        round_plan = plan_fixes(analysis, inputs.options.names, root, remove_spurious=args.remove_spurious,
+                                build_dirs=_build_dirs(inputs))
+        if not round_plan.edits:
+            break
+        plan = merged(plan, round_plan)
+    return plan
 
 
 def apply_fixes(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan) -> FixOutcome:
@@ -198,9 +214,12 @@ def _root(inputs: Inputs, args: argparse.Namespace) -> Path:
 
 def _plan(inputs: Inputs, root: Path, args: argparse.Namespace,
           excluded: dict[str, str] | None = None) -> Plan:
-    build_dirs = [inputs.project.database.parent] if inputs.project is not None else []
     return plan_fixes(inputs.analysis, inputs.options.names, root, remove_spurious=args.remove_spurious,
-                      build_dirs=build_dirs, excluded=excluded)
+                      build_dirs=_build_dirs(inputs), excluded=excluded)
+
+
+def _build_dirs(inputs: Inputs) -> list[Path]:
+    return [inputs.project.database.parent] if inputs.project is not None else []
 
 
 def _confirm(plan: Plan, root: Path) -> None:

@@ -69,6 +69,10 @@ class Edit:
     line: int
     why: str
     subject: str = ""  # the function (or pointer) whose annotation changes
+    # For a function declaration: "add", "remove" or "replace" (blocking by
+    # coroutine) and the declaration's line (the edit's may be the line above).
+    change: str = ""
+    declaration_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,8 @@ class Planner:
                          f"'{self.macro}' is written here but the analysis does not see it "
                          "(is the macro defined empty for this file?)")
             return
-        self._insert(source, offset, f"add {self.macro} to '{declaration.name}'", declaration.name)
+        self._insert(source, offset, f"add {self.macro} to '{declaration.name}'", declaration.name,
+                     change="add", declaration_line=declaration.line)
 
     def _make_coroutine_instead_of_blocking(self, function: Function) -> None:
         for declaration in self._declarations(function):
@@ -224,7 +229,7 @@ class Planner:
                 continue
             self._edit(source, word[0], word[1], self.macro,
                        f"replace {source.text[word[0]:word[1]]} by {self.macro} on '{declaration.name}'",
-                       declaration.name)
+                       declaration.name, change="replace", declaration_line=declaration.line)
 
     def _remove_annotation(self, declaration: Declaration) -> None:
         source = self._source(declaration.file, declaration.line, declaration.name)
@@ -241,7 +246,8 @@ class Planner:
                          "its annotation is not written before the name as a macro")
             return
         start, end = removal_span(source, word)
-        self._edit(source, start, end, "", f"remove {self.macro} from '{declaration.name}'", declaration.name)
+        self._edit(source, start, end, "", f"remove {self.macro} from '{declaration.name}'", declaration.name,
+                   change="remove", declaration_line=declaration.line)
 
     # -- pointer types ---------------------------------------------------------------
     def _fix_pointer(self, finding: Finding) -> None:
@@ -320,14 +326,16 @@ class Planner:
             return "not writable"
         return None
 
-    def _insert(self, source: SourceText, offset: int, why: str, subject: str) -> None:
+    def _insert(self, source: SourceText, offset: int, why: str, subject: str, *, change: str = "",
+                declaration_line: int = 0) -> None:
         where, text = insertion(source, offset, self.macro)
-        self._edit(source, where, where, text, why, subject)
+        self._edit(source, where, where, text, why, subject, change=change, declaration_line=declaration_line)
 
     def _edit(self, source: SourceText, start: int, end: int, replacement: str, why: str,
-              subject: str) -> None:
+              subject: str, *, change: str = "", declaration_line: int = 0) -> None:
         self.plan.edits.append(
-            Edit(source.path, start, end, replacement, source.line_of(start), why, subject)
+            Edit(source.path, start, end, replacement, source.line_of(start), why, subject, change,
+                 declaration_line)
         )
 
     def _refuse(self, file: str, line: int, what: str, reason: str) -> None:
@@ -336,22 +344,38 @@ class Planner:
             self.plan.refusals.append(refusal)
 
     def _without_overlaps(self, edits: Iterable[Edit]) -> list[Edit]:
-        kept: list[Edit] = []
-        seen: set[tuple[Path, int, int, str]] = set()
-        for edit in edits:
-            key = (edit.file, edit.start, edit.end, edit.replacement)
-            if key in seen:
-                continue
-            clash = next(
-                (k for k in kept if k.file == edit.file and k.start < edit.end and edit.start < k.end), None
-            )
-            if clash is not None:
-                self._refuse(str(edit.file), edit.line, "",
-                             f"conflicting edits here: {clash.why} / {edit.why}")
-                continue
-            seen.add(key)
-            kept.append(edit)
-        return sorted(kept, key=lambda e: (str(e.file), e.start))
+        kept, refusals = without_overlaps(edits)
+        for refusal in refusals:
+            self._refuse(refusal.file, refusal.line, refusal.function, refusal.reason)
+        return kept
+
+
+def without_overlaps(edits: Iterable[Edit]) -> tuple[list[Edit], list[Refusal]]:
+    """Edits without duplicates, sorted; of two overlapping edits the first is kept, the other refused."""
+    kept: list[Edit] = []
+    refusals: list[Refusal] = []
+    seen: set[tuple[Path, int, int, str]] = set()
+    for edit in edits:
+        key = (edit.file, edit.start, edit.end, edit.replacement)
+        if key in seen:
+            continue
+        clash = next(
+            (k for k in kept if k.file == edit.file and k.start < edit.end and edit.start < k.end), None
+        )
+        if clash is not None:
+            refusals.append(Refusal(str(edit.file), edit.line, edit.subject,
+                                    f"conflicting edits here: {clash.why} / {edit.why}"))
+            continue
+        seen.add(key)
+        kept.append(edit)
+    return sorted(kept, key=lambda e: (str(e.file), e.start)), refusals
+
+
+def merged(first: Plan, second: Plan) -> Plan:
+    """One plan doing both (the second planned on the prediction of the first)."""
+    edits, clashes = without_overlaps([*first.edits, *second.edits])
+    refusals = [*first.refusals, *(r for r in [*second.refusals, *clashes] if r not in first.refusals)]
+    return Plan(edits, refusals, {**first.targets, **second.targets}, {**second.sources, **first.sources})
 
 
 def plan_fixes(

@@ -4,6 +4,7 @@ the fixed tree still builds and its test passes."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import subprocess
@@ -161,3 +162,29 @@ def test_sample_project_round_trip(tmp_path: Path) -> None:
         done = subprocess.run([str(program)], cwd=project, check=False, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, f"{program}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
+
+
+def test_diff_predicts_exactly_what_fix_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from coroproj.cli import main
+    from coroproj.fix.apply import Transaction, edited_texts
+    from coroproj.fix.roundtrip import RoundTrip, _analyse, strip_plan
+
+    root = make_tree(tmp_path / "t", FILES, database=False)
+    write_database(root, ["src/drv.c", "src/null.c", "src/main.c"])
+    analysis, names = _analyse(root.resolve(), 1)
+    plan = strip_plan(analysis, names, root.resolve(), RoundTrip())
+    Transaction().write(edited_texts(plan.sources, plan.edits), plan.sources)
+    stripped = {p: p.read_text() for p in root.rglob("*.[ch]")}
+    capsys.readouterr()
+    assert main(["fix", "-q", "-j", "1", "--diff", str(root)]) == 1
+    predicted = capsys.readouterr().out
+    assert {p: p.read_text() for p in stripped} == stripped
+    assert main(["fix", "-q", "-j", "1", "--yes", str(root)]) == 0
+    written = "".join(
+        line
+        for p in sorted(stripped)
+        for line in difflib.unified_diff(stripped[p].splitlines(keepends=True),
+                                         p.read_text().splitlines(keepends=True),
+                                         f"a/{p.relative_to(root)}", f"b/{p.relative_to(root)}")
+    )
+    assert predicted == written
