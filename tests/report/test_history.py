@@ -76,6 +76,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict:
     commits.append(commit(root, "co_get annotated again"))
     results.append(report(root))
     shutil.copy(root.parent / "report.json", root.parent / "run2.json")
+    check_json = str(root.parent / "check2.json")
+    assert main(["check", "-q", "-j", "1", str(root), "--format", "json", "-o", check_json]) == 1
     # 3: lines shift (a comment on top) and a new function misses its annotation.
     source.write_text("/* Key-value store. */\n\n" + source.read_text()
                       + "\nint co_put(int key) { return co_get(key) + 1; }\n")
@@ -147,6 +149,14 @@ def test_json_file_baseline_agrees(history: dict) -> None:
     status, data = report(root, "--baseline", str(root.parent / "run2.json"), "--no-record")
     assert status == 1
     assert fingerprints(data["comparison"]["new"]) == [("missing", "co_put", "src/store.c")]
+
+
+def test_check_json_baseline_agrees(history: dict) -> None:
+    root = history["root"]
+    status, data = report(root, "--baseline", str(root.parent / "check2.json"), "--no-record")
+    assert status == 1
+    assert fingerprints(data["comparison"]["new"]) == [("missing", "co_put", "src/store.c")]
+    assert data["comparison"]["changes"] == {}  # a check file has findings, not counts
 
 
 def test_unknown_baseline_is_a_user_error(history: dict, capsys: pytest.CaptureFixture[str]) -> None:
