@@ -9,7 +9,10 @@ removes spurious annotations only with ``--remove-spurious``.  Only files
 inside the project root are edited; spots that cannot be found for sure
 (a declaration made by a macro, for instance) are listed, not guessed at.
 The edited tree is checked again: if an edit did not have its effect,
-every file is put back as it was.  PATHS restrict which findings are fixed.
+every file is put back as it was; an edit that had it but broke something
+else (a cast that now drops the annotation, a native callback stored in a
+type that now has it) is left out and listed, and fix starts over without
+it.  PATHS restrict which findings are fixed.
 
 When edits make more findings fixable (a function now annotated has
 callers), writing goes on round after round to the fixpoint, re-checking
@@ -39,12 +42,12 @@ from coroproj.project.discover import find_project_root
 from coroproj.report.text import format_finding
 
 # Each round's edits can make new findings fixable (a function annotated in
-# round 1 is stored in a native pointer: its type needs the annotation too).
+# round 1 becomes a root: its callers need the annotation in round 2).
 MAX_ROUNDS = 5
-# Findings an edit must never introduce: the edit broke something.
-# Functions excluded (and listed) before fix gives up and just rolls back.
+# Edits left out (and listed) for breaking something, before fix gives up and just rolls back.
 MAX_EXCLUDED = 20
 _POINTER_SOURCE = re.compile(r"'([^']*)' is a ")
+# Findings an edit must never introduce: the edit broke something.
 _BROKEN_BY_EDIT = frozenset({"parse-error", "pointer-mismatch", "proto-mismatch", "conflict",
                              "misplaced-annotation"})
 
