@@ -680,7 +680,6 @@ static void coroutine_fn aio_request_entry(void *opaque)
     } else {
         ret = bdrv_co_flush(req->bs);
     }
-    req->bs->in_flight--;
     req->cb(req->opaque, ret);
     free(req);
 }
@@ -694,9 +693,8 @@ static void aio_start(SyncOp op, BlockDriverState *bs, int64_t offset, int64_t b
     *req = (AioRequest){
         .op = op, .bs = bs, .offset = offset, .bytes = bytes, .buf = buf, .cb = cb, .opaque = opaque,
     };
-    /* Counted from submission on, so that bdrv_drain also waits for
-     * requests that are still queued by throttling. */
-    bs->in_flight++;
+    /* The request counts itself in flight (bdrv_co_* does, before it can
+     * wait for throttling) before this enter returns. */
     qemu_coroutine_enter(co, req);
 }
 
