@@ -21,6 +21,7 @@ COMMANDS = {
     "why": "explain why a function must (or need not) be a coroutine function",
     "graph": "write the annotated call graph around a function",
     "translate": "show a C file after a pass of the CPS translator",
+    "build": "check the annotations, then build the project with a coroutine backend",
 }
 
 

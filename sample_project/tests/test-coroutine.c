@@ -230,7 +230,7 @@ static void test_round_robin(void)
 }
 
 /* A coroutine has a real stack of its own: deep recursion works. */
-static int coroutine_fn recurse(int depth)
+static int recurse(int depth)
 {
     volatile char frame[1024];
 

@@ -13,10 +13,33 @@
 #define COROUTINE_BACKEND "unknown"
 #endif
 
+/* A failed check reports and exits: the branch is a single call to exit(),
+ * so coroproj sees an assertion, not a code path (CHECK(qemu_in_coroutine())
+ * is no hybrid function). */
+static inline int test_failure(const char *file, int line, const char *what)
+{
+    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+    return 1;
+}
+
+static inline int test_failure_values(const char *file, int line, const char *what,
+                                      long long actual, long long expected)
+{
+    fprintf(stderr, "%s:%d: check failed: %s (%lld != %lld)\n", file, line, what, actual, expected);
+    return 1;
+}
+
+static inline int test_failure_strings(const char *file, int line, const char *what,
+                                       const char *actual, const char *expected)
+{
+    fprintf(stderr, "%s:%d: check failed: %s (got \"%s\", expected \"%s\")\n",
+            file, line, what, actual, expected);
+    return 1;
+}
+
 #define CHECK(cond) do {                                                          \
         if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                              \
+            exit(test_failure(__FILE__, __LINE__, #cond));                        \
         }                                                                         \
     } while (0)
 
@@ -24,9 +47,8 @@
         long long actual_ = (long long)(actual);                                  \
         long long expected_ = (long long)(expected);                              \
         if (actual_ != expected_) {                                               \
-            fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)\n",     \
-                    __FILE__, __LINE__, #actual, #expected, actual_, expected_);  \
-            exit(1);                                                              \
+            exit(test_failure_values(__FILE__, __LINE__, #actual " == " #expected, \
+                                     actual_, expected_));                        \
         }                                                                         \
     } while (0)
 
@@ -34,9 +56,7 @@
         const char *actual_ = (actual);                                           \
         const char *expected_ = (expected);                                       \
         if (strcmp(actual_, expected_) != 0) {                                    \
-            fprintf(stderr, "%s:%d: check failed: %s == \"%s\" (got \"%s\")\n",   \
-                    __FILE__, __LINE__, #actual, expected_, actual_);             \
-            exit(1);                                                              \
+            exit(test_failure_strings(__FILE__, __LINE__, #actual, actual_, expected_)); \
         }                                                                         \
     } while (0)
 

@@ -40,7 +40,10 @@ static __thread struct {
     CoroutineSigAltStack *starting;
 } bootstrap;
 
-static void QEMU_NORETURN coroutine_trampoline(CoroutineSigAltStack *self)
+/* Where native code hands a fresh stack over to coroutine code: started by
+ * the backend (never called as a function by coroutines), it runs the
+ * coroutine's entry, so it is both native and coroutine code. */
+static void QEMU_NORETURN coroutine_mixed_fn coroutine_trampoline(CoroutineSigAltStack *self)
 {
     Coroutine *co = &self->base;
 

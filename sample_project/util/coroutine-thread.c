@@ -62,7 +62,9 @@ static void hand_over(CoroutineThread *to, CoroutineAction action)
     check(pthread_cond_signal(&to->wakeup), "pthread_cond_signal");
 }
 
-static void *coroutine_thread_main(void *opaque)
+/* The coroutine's thread: native code that runs the coroutine's entry on
+ * its own stack, so it is both native and coroutine code. */
+static void *coroutine_mixed_fn coroutine_thread_main(void *opaque)
 {
     CoroutineThread *self = opaque;
     Coroutine *co = &self->base;

@@ -31,7 +31,10 @@ union pointer_halves {
     int halves[2];
 };
 
-static void coroutine_trampoline(int half0, int half1)
+/* Where native code hands a fresh stack over to coroutine code: started by
+ * the backend (never called as a function by coroutines), it runs the
+ * coroutine's entry, so it is both native and coroutine code. */
+static void coroutine_mixed_fn coroutine_trampoline(int half0, int half1)
 {
     union pointer_halves arg = { .halves = { half0, half1 } };
     CoroutineUContext *self = arg.pointer;

@@ -36,6 +36,7 @@ static struct {
     pthread_cond_t work_available;
     RequestList queued;        /* waiting for a worker */
     RequestList done;          /* waiting for the loop thread */
+    unsigned queued_count;
     unsigned workers;
     unsigned idle_workers;
     unsigned pending;          /* submitted, completion not run yet (loop thread) */
@@ -79,6 +80,7 @@ static void *worker_main(void *opaque)
             pool.idle_workers--;
         }
         req = pool.queued.head;
+        pool.queued_count--;
         pool.queued.head = req->next;
         if (!pool.queued.head) {
             pool.queued.tail = &pool.queued.head;
@@ -134,7 +136,10 @@ void thread_pool_submit_aio(ThreadPoolFunc *func, void *arg,
 
     pthread_mutex_lock(&pool.lock);
     list_append(&pool.queued, req);
-    if (pool.idle_workers == 0 && pool.workers < THREAD_POOL_MAX_WORKERS) {
+    pool.queued_count++;
+    /* Idle workers may not have woken up for earlier requests yet: only
+     * more waiting requests than idle workers needs a new worker. */
+    if (pool.queued_count > pool.idle_workers && pool.workers < THREAD_POOL_MAX_WORKERS) {
         pthread_t thread;
         pthread_attr_t attr;
         int err;
@@ -147,9 +152,8 @@ void thread_pool_submit_aio(ThreadPoolFunc *func, void *arg,
             qemu_abort("thread pool: pthread_create: %s", strerror(err));
         }
         pool.workers++;
-    } else {
-        pthread_cond_signal(&pool.work_available);
     }
+    pthread_cond_signal(&pool.work_available);
     pthread_mutex_unlock(&pool.lock);
 }
 
