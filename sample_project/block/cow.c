@@ -902,6 +902,9 @@ static int cow_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
     bdi->cluster_size = s->cluster_size;
     bdi->dirty = s->header.flags & COW_FLAG_DIRTY;
     bdi->version = (int)s->header.version;
+    if (s->backing_name) {
+        snprintf(bdi->backing_file, sizeof(bdi->backing_file), "%s", s->backing_name);
+    }
     return 0;
 }
 

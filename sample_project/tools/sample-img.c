@@ -152,14 +152,20 @@ static int cmd_info(const char *fmt, const char *filename)
         printf("version: %d\n", bdi.version);
         printf("dirty: %s\n", bdi.dirty ? "yes" : "no");
     }
-    bdrv_close(bs);
-    /* The backing file name as stored, from a second open that follows it. */
-    bs = open_image(filename, fmt, 0);
-    if (bs && bdrv_get_backing(bs)) {
-        printf("backing file: %s\n", bdrv_get_filename(bdrv_get_backing(bs)));
-        printf("backing file format: %s\n", bdrv_get_format_name(bdrv_get_backing(bs)));
+    if (bdi.backing_file[0]) {
+        printf("backing file: %s\n", bdi.backing_file);
     }
     bdrv_close(bs);
+    /* Where the name leads, from a second open that follows it. */
+    if (bdi.backing_file[0]) {
+        bs = open_image(filename, fmt, 0);
+        if (!bs) {
+            return 1;
+        }
+        printf("backing file path: %s\n", bdrv_get_filename(bdrv_get_backing(bs)));
+        printf("backing file format: %s\n", bdrv_get_format_name(bdrv_get_backing(bs)));
+        bdrv_close(bs);
+    }
     return 0;
 }
 

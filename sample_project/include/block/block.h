@@ -66,6 +66,7 @@ typedef struct BlockDriverInfo {
     int64_t cluster_size;      /* 0 when the format has no clusters */
     bool dirty;                /* the image was not closed cleanly */
     int version;
+    char backing_file[1024];   /* as stored in the image; "" without one */
 } BlockDriverInfo;
 
 /* --- drivers, opening and closing (native) ------------------------------------------------ */
