@@ -5,8 +5,8 @@ Usage: python3 bench/bench_compile_db.py [ENTRIES]
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +15,9 @@ from coroproj.project.compile_db import load_compile_database
 
 
 def main() -> None:
-    entries = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("entries", nargs="?", type=int, default=20000, help="database entries")
+    entries = parser.parse_args().entries
     with tempfile.TemporaryDirectory(prefix="coroproj-bench-") as scratch:
         root = Path(scratch)
         # Shaped like a QEMU build: long command lines, a few configurations per file.

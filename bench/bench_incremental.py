@@ -12,9 +12,9 @@ Usage: python3 bench/bench_incremental.py [UNITS] [HEADERS]
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,8 +63,11 @@ def run(jobs: list[CompileJob], cache: SummaryCache) -> tuple[float, int]:
 
 
 def main() -> None:
-    units = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    headers = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("units", nargs="?", type=int, default=200)
+    parser.add_argument("headers", nargs="?", type=int, default=20)
+    options = parser.parse_args()
+    units, headers = options.units, options.headers
     with tempfile.TemporaryDirectory(prefix="coroproj-bench-") as scratch:
         root = Path(scratch)
         jobs = make_project(root, units, headers)

@@ -122,7 +122,7 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
     config = load_config(root)
     if args.cache_dir is not None:
         config = dataclasses.replace(config, cache_dir=args.cache_dir.resolve())
-    options = options_from_args(args, _options_from_config(config))
+    options = options_from_args(args, options_from_config(config))
     project = analyse_project(
         config,
         options,
@@ -143,11 +143,11 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
 def _files_mode(args: argparse.Namespace, paths: list[Path], config: Config | None = None) -> Inputs:
     if not paths:
         raise UserError("coroproj: name the C files to analyse before the compiler flags")
-    options = options_from_args(args, _options_from_config(config) if config else None)
+    options = options_from_args(args, options_from_config(config) if config else None)
     return Inputs(analyse_files([str(p) for p in paths], args.compiler_flags, options), options)
 
 
-def _options_from_config(config: Config) -> AnalysisOptions:
+def options_from_config(config: Config) -> AnalysisOptions:
     severity = {check: level for check, level in config.severity}
     return AnalysisOptions(
         names=config.attribute_names(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+import weakref
 from dataclasses import dataclass, field
 
 from pycparser import c_ast
@@ -105,3 +106,21 @@ def _attributes_in(node: c_ast.Node) -> list[c_ast.Attribute]:
     if isinstance(node, c_ast.AttributeSpecifier):
         return list(node.attributes)
     return []
+
+
+# Annotations on a function type reached through a typedef name
+# (``typedef void Fn(void); coroutine_fn Fn *p;``).  pycparser has no node
+# for that fresh function type, so the annotation is kept against the
+# ``TypeDecl`` that names the typedef; ``TypeEnv.resolve`` applies it when
+# it expands the name.  Weak keys: the entry lives as long as its AST.
+_REFERENCE_KINDS: weakref.WeakKeyDictionary[c_ast.Node, frozenset[Kind]] = weakref.WeakKeyDictionary()
+
+
+def annotate_reference(typedecl: c_ast.Node, kind: Kind) -> None:
+    """Annotate the function type a typedef-name reference expands to."""
+    _REFERENCE_KINDS[typedecl] = _REFERENCE_KINDS.get(typedecl, frozenset()) | {kind}
+
+
+def reference_kinds(node: c_ast.Node) -> frozenset[Kind]:
+    """Annotations written on a typedef-name reference (see ``annotate_reference``)."""
+    return _REFERENCE_KINDS.get(node, frozenset())

@@ -33,7 +33,7 @@ from typing import NamedTuple
 from pycparser import c_ast
 
 from coroproj.errors import SourceSpot
-from coroproj.frontend.annotations import Kind, annotate
+from coroproj.frontend.annotations import Kind, annotate, annotate_reference
 from coroproj.frontend.parser import PENDING, TRAILING
 
 _DERIVED = (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.FuncDecl)
@@ -129,6 +129,8 @@ class _Placer:
                 annotate(target, kind, attribute.coord)
             elif self.names_function_type(base):
                 self.report.extra_annotations.append(ExtraAnnotation(spot, kind, declaration))
+                if isinstance(base, c_ast.TypeDecl):
+                    annotate_reference(base, kind)
             else:
                 self.report.misplaced_annotations.append(MisplacedAnnotation(spot, kind, name))
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
-from coroproj.frontend.annotations import Kind, kinds_of
+from coroproj.frontend.annotations import Kind, annotate, kinds_of, reference_kinds
 
 TypeNode = c_ast.Node
 
@@ -53,6 +53,8 @@ class TypeEnv:
         self._ordinary: list[dict[str, Symbol]] = [{}]
         self._typedefs: list[dict[str, TypeNode]] = [{}]
         self._tags: list[dict[str, c_ast.Node]] = [{}]
+        self._annotated_copies: dict[tuple[int, frozenset[Kind]], c_ast.FuncDecl] = {}
+        self._copied_from: list[c_ast.FuncDecl] = []
 
     # -- scopes ---------------------------------------------------------
     def push(self) -> None:
@@ -135,8 +137,15 @@ class TypeEnv:
         ``Union``, ``Enum`` or ``IdentifierType`` (a basic type), or None.
         """
         seen = 0
+        # Annotations written on a typedef-name reference apply to the
+        # function type the name expands to (``coroutine_fn Fn *p``).
+        referenced: frozenset[Kind] = frozenset()
         while node is not None and seen < 64:
             seen += 1
+            if isinstance(node, c_ast.FuncDecl) and referenced - kinds_of(node):
+                return self._annotated_copy(node, referenced)
+            if isinstance(node, c_ast.TypeDecl):
+                referenced |= reference_kinds(node)
             if isinstance(node, (c_ast.Typename, c_ast.Decl, c_ast.Typedef, c_ast.TypeDecl)):
                 node = node.type
             elif isinstance(node, c_ast.IdentifierType):
@@ -153,6 +162,18 @@ class TypeEnv:
             else:
                 return node
         return node
+
+    def _annotated_copy(self, func: c_ast.FuncDecl, kinds: frozenset[Kind]) -> c_ast.FuncDecl:
+        key = (id(func), kinds)
+        copy = self._annotated_copies.get(key)
+        if copy is None:
+            copy = c_ast.FuncDecl(func.args, func.type, func.coord, attributes=list(func.attributes or []))
+            for kind in sorted(kinds):
+                annotate(copy, kind)
+            # Keep ``func`` alive with its copy so the id stays unique.
+            self._annotated_copies[key] = copy
+            self._copied_from.append(func)
+        return copy
 
     def function_type(self, node: TypeNode | None) -> c_ast.FuncDecl | None:
         """The function type of a function or a pointer to one (else None)."""

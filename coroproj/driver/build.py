@@ -1,0 +1,91 @@
+"""Drive a project's own build with a coroutine backend.
+
+SCons trees get ``BACKEND=<name>`` (the project's ``coroproj`` site tool
+turns that into the backend's sources, and for ``cpc`` into ``CC=coroproj
+cc --backend cpc``).  Make trees get the compiler driver as ``CC`` for the
+cpc backend; a Make tree knows nothing of the stack backends, so those are
+a plain ``make``.  What the build produced is found afterwards: every ELF
+executable under the project written since the build started.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coroproj.errors import UserError
+
+MAKEFILE_NAMES = ("GNUmakefile", "makefile", "Makefile")
+_ELF_MAGIC = b"\x7fELF"
+_SKIPPED_DIRS = {".git", ".coroproj", "__pycache__"}
+
+
+@dataclass
+class BuildResult:
+    command: list[str]
+    status: int
+    executables: list[Path]
+
+
+def compiler_driver_command(backend: str) -> str:
+    """The ``CC`` value that compiles through coroproj with ``backend``."""
+    return shlex.join([sys.executable, "-m", "coroproj", "cc", "--backend", backend])
+
+
+def build_command(root: Path, backend: str, jobs: int, extra: list[str]) -> list[str]:
+    """The command that builds ``root`` with ``backend`` (SCons first, then Make)."""
+    if (root / "SConstruct").is_file():
+        scons = shutil.which("scons")
+        program = [scons] if scons else [sys.executable, "-m", "SCons"]
+        return [*program, "-C", str(root), f"BACKEND={backend}", f"-j{jobs}", *extra]
+    if any((root / name).is_file() for name in MAKEFILE_NAMES):
+        command = ["make", "-C", str(root), f"-j{jobs}"]
+        if backend == "cpc":
+            command.append(f"CC={compiler_driver_command(backend)}")
+        return [*command, *extra]
+    raise UserError(
+        f"coroproj build: {root} has no SConstruct or Makefile; build it with "
+        f'CC="{compiler_driver_command(backend)}" in your own build system'
+    )
+
+
+def run_build(root: Path, backend: str, jobs: int, extra: list[str]) -> BuildResult:
+    command = build_command(root, backend, jobs, extra)
+    started = time.time()
+    environment = dict(os.environ)
+    # The compiler driver must find the same coroproj that runs this build.
+    package_parent = str(Path(__file__).resolve().parents[2])
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_parent, environment.get("PYTHONPATH", "")) if p
+    )
+    try:
+        status = subprocess.run(command, cwd=root, env=environment).returncode
+    except FileNotFoundError as error:
+        raise UserError(f"coroproj build: cannot run {command[0]}: {error.strerror}") from None
+    return BuildResult(command, status, executables_since(root, started))
+
+
+def executables_since(root: Path, started: float) -> list[Path]:
+    """ELF executables under ``root`` written at or after ``started``."""
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if d not in _SKIPPED_DIRS]
+        for name in files:
+            path = Path(directory) / name
+            try:
+                stat = path.stat()
+                if stat.st_mtime + 1 < started or not os.access(path, os.X_OK):
+                    continue
+                with path.open("rb") as handle:
+                    if handle.read(4) != _ELF_MAGIC:
+                        continue
+            except OSError:
+                continue
+            found.append(path)
+    return sorted(found)
