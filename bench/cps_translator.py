@@ -36,8 +36,7 @@ from tests.cps.program_generator import batch_source  # noqa: E402
 
 def coroutine_functions(ast: c_ast.FileAST) -> int:
     return sum(
-        1 for ext in ast.ext
-        if isinstance(ext, c_ast.FuncDef) and Kind.COROUTINE in kinds_of(ext.decl.type)
+        1 for ext in ast.ext if isinstance(ext, c_ast.FuncDef) and Kind.COROUTINE in kinds_of(ext.decl.type)
     )
 
 
@@ -50,8 +49,13 @@ def measure(source: Path, runs: int) -> tuple[int, float, float, int]:
         start = time.perf_counter()
         unit = parse_unit_text(text, str(source))
         parsed = time.perf_counter()
-        output = translate(unit.ast, source_name=str(source), need_cont=sorted(cpc.NEED_CONT_FUNCTIONS),
-                           yield_name=cpc.YIELD_FUNCTION, extra_annotations=unit.extra_annotations)
+        output = translate(
+            unit.ast,
+            source_name=str(source),
+            need_cont=sorted(cpc.NEED_CONT_FUNCTIONS),
+            yield_name=cpc.YIELD_FUNCTION,
+            extra_annotations=unit.extra_annotations,
+        )
         done = time.perf_counter()
         functions = coroutine_functions(unit.ast)
         parse_times.append(parsed - start)
@@ -60,7 +64,9 @@ def measure(source: Path, runs: int) -> tuple[int, float, float, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--programs", type=int, default=20, help="random programs in the generated unit")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
@@ -75,10 +81,14 @@ def main() -> int:
             functions, parse, work, _ = measure(source, args.runs)
             total_functions += functions
             total_time += work
-            print(f"{name:28} {functions:9d} {parse * 1000:9.1f} {work * 1000:12.1f} "
-                  f"{work * 1000 / max(functions, 1):11.2f}")
-        print(f"{'all':28} {total_functions:9d} {'':9} {total_time * 1000:12.1f} "
-              f"{total_time * 1000 / max(total_functions, 1):11.2f}")
+            print(
+                f"{name:28} {functions:9d} {parse * 1000:9.1f} {work * 1000:12.1f} "
+                f"{work * 1000 / max(functions, 1):11.2f}"
+            )
+        print(
+            f"{'all':28} {total_functions:9d} {'':9} {total_time * 1000:12.1f} "
+            f"{total_time * 1000 / max(total_functions, 1):11.2f}"
+        )
     return 0
 
 
