@@ -348,7 +348,7 @@ class Converter:
                 lines += [f"cpc__r->{name} = {name};" for name in receiver.params]
             else:
                 lines.append(f"cpc_push_frame(&{CONT}, 0, {receiver.name});")
-        expression = copy.deepcopy(call.call)
+        expression = call.call  # belongs to this piece only
         rewrite_need_cont_calls(expression, self.unit, self.unit.env, CONT)
         expression = self._types_in_statement(expression)
         callee = self.generator.visit(expression.name)

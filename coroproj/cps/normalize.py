@@ -98,7 +98,7 @@ class Normalizer:
         self.env.push()
         try:
             params = self._parameters()
-            body = copy.deepcopy(self.definition.body)
+            body = self.definition.body  # taken apart in place: the unit is translated once
             self._rename(body, [{p.name: p.name for p in params}])
             out: list[c_ast.Node] = []
             self._lower_statement(body, out)
