@@ -109,18 +109,24 @@ two:
 """,
         "in a coroutine function",
     ),
-    "typedef-annotation": ("""
+    "typedef-annotation": (
+        """
 typedef void Fn(void);
 coroutine_fn Fn *hook;   /* MARK */
-""", "named by a typedef"),
-    "unsupported": ("""
+""",
+        "named by a typedef",
+    ),
+    "unsupported": (
+        """
 void coroutine_fn f(void) {
     struct { int a; } s;   /* MARK */
     s.a = 1;
     qemu_coroutine_yield();
     s.a++;
 }
-""", "unnamed struct or union type"),
+""",
+        "unnamed struct or union type",
+    ),
     "return-local-address": (
         """
 int *coroutine_fn f(void) {
