@@ -200,7 +200,6 @@ def print_table(results: dict[str, BackendResult], console: Console) -> None:
     table.add_column("benchmark")
     for backend in backends:
         table.add_column(backend, justify="right")
-    callgrind = any(r.instructions_per_op for r in results.values())
     for mode in MODES:
         for pool in POOLS:
             cells = []
@@ -209,8 +208,9 @@ def print_table(results: dict[str, BackendResult], console: Console) -> None:
                 ns = result.ns_per_op.get(key(mode, pool))
                 ratio = result.ratio_to_reference.get(key(mode, pool))
                 text = _number(ns) + (f" ({ratio:.2f}x)" if ratio is not None else "")
-                if callgrind:
-                    text += f"\n{_number(result.instructions_per_op.get(key(mode, pool)), 0)} instr"
+                instructions = result.instructions_per_op.get(key(mode, pool))
+                if instructions is not None:
+                    text += f"\n{_number(instructions, 0)} instr"
                 cells.append(text)
             table.add_row(f"{mode}, pool {pool}", *cells)
     table.add_row("bytes per suspended coroutine",
@@ -261,7 +261,7 @@ def render_svg(results: dict[str, BackendResult]) -> str:
     while decade <= high * 1.0001:
         y = y_of(decade)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#dddddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{decade:g}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{decade:,.0f}</text>')
         decade *= 10
     for index, (mode, pool) in enumerate(groups):
         x0 = left + index * group_w + group_w * 0.1
@@ -322,7 +322,10 @@ def main() -> int:
     if options.callgrind:
         measure_instructions(results)
 
-    print_table(results, Console())
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # a file or pipe: no wrapped cells
+    print_table(results, console)
     if options.json:
         document = {
             "runs": options.runs,
