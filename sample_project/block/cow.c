@@ -597,9 +597,9 @@ static char *cow_backing_path(const char *overlay, const char *backing)
     char *dir_copy, *path;
 
     if (backing[0] == '/' || strchr(backing, ':')) {
-        return strdup(backing);
+        return qemu_strdup(backing);
     }
-    dir_copy = strdup(overlay);
+    dir_copy = qemu_strdup(overlay);
     path = bdrv_strdup_printf("%s/%s", dirname(dir_copy), backing);
     free(dir_copy);
     return path;
@@ -915,10 +915,11 @@ static int cow_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
  *
  *   corruption: a table entry that is misaligned, points past the end of the
  *               file or into the fixed metadata, or a cluster referenced twice;
- *               on a clean image also a referenced cluster with refcount 0;
+ *               on a clean image also a refcount below the references;
  *   leak:       a cluster in the file that nothing references (refcount > 0
  *               or not: after a crash the tail of the file holds clusters
- *               written before their table entry was).
+ *               written before their table entry was); on a clean image also
+ *               a refcount above the references.
  *
  * With BDRV_FIX_LEAKS the refcounts are rewritten from the tables, the file
  * is cut after the last referenced cluster and the dirty flag cleared; with
@@ -1004,9 +1005,13 @@ static int cow_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode m
     for (int64_t i = 0; i < slots; i++) {
         uint16_t stored = i < s->refcount_capacity ? s->refcounts[i] : 0;
 
-        if (refs[i] && !stored && !dirty) {
-            fprintf(stderr, "ERROR cluster %" PRId64 ": refcount 0 but in use\n", i);
+        if (refs[i] && stored < refs[i] && !dirty) {
+            /* Could be handed out again while in use. */
+            fprintf(stderr, "ERROR cluster %" PRId64 ": refcount %u but %u references\n", i, stored, refs[i]);
             res->corruptions++;
+        } else if (refs[i] && stored > refs[i] && !dirty) {
+            fprintf(stderr, "Leaked cluster %" PRId64 " (refcount %u, %u references)\n", i, stored, refs[i]);
+            res->leaks++;
         } else if (!refs[i] && (stored || i < file_clusters)) {
             fprintf(stderr, "Leaked cluster %" PRId64 " (refcount %u)\n", i, stored);
             res->leaks++;
@@ -1018,7 +1023,7 @@ static int cow_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode m
     if (mode != BDRV_CHECK_ONLY && !bs->read_only &&
         (res->leaks || tables_changed || dirty || res->corruptions_fixed)) {
         if (tables_changed) {
-            uint64_t *l1_le = calloc(s->header.l1_entries, sizeof(*l1_le));
+            uint64_t *l1_le = qemu_mallocz(s->header.l1_entries * sizeof(*l1_le));
             for (uint32_t i = 0; i < s->header.l1_entries; i++) {
                 l1_le[i] = htole64(s->l1[i]);
             }
