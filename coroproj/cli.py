@@ -22,6 +22,8 @@ COMMANDS = {
     "graph": "write the annotated call graph around a function",
     "translate": "show a C file after a pass of the CPS translator",
     "build": "check the annotations, then build the project with a coroutine backend",
+    "fix": "insert the coroutine annotations the inference requires",
+    "report": "annotation statistics, history and regressions against a baseline",
 }
 
 

@@ -7,6 +7,7 @@ renders it as GCC-style text, JSON, SARIF or a dot graph.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +28,14 @@ CHECKS: dict[str, Severity] = {
     "unused-suppression": "note",
     "misplaced-annotation": "warning",
 }
+
+# Checks reported at most once per function and file.  Their messages carry a
+# reason (the first call of the witness chain, a definition's line) that can
+# change while the finding stays the same, so the fingerprint leaves it out.
+ONE_PER_FUNCTION = frozenset(
+    {"missing", "spurious", "conflict", "wrong-blocking", "hybrid", "proto-mismatch"}
+)
+_LINE_NUMBERS = re.compile(r":\d+(?::\d+)?\b")
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,13 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Stable across line shifts: check id + function + file (not line numbers)."""
-        text = f"{self.check}\0{self.function}\0{self.file}\0{self.message}"
+        """Stable across line shifts: check id + function + file (not line numbers).
+
+        Checks that can fire several times in one function (a call, a pointer
+        event) add their message without line numbers, to keep those apart.
+        """
+        detail = "" if self.check in ONE_PER_FUNCTION else _LINE_NUMBERS.sub("", self.message)
+        text = f"{self.check}\0{self.function}\0{self.file}\0{detail}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def sort_key(self) -> tuple[str, int, int, str, str]:

@@ -8,8 +8,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def write_text_atomically(path: Path, text: str, *, errors: str = "strict") -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    UTF-8, newlines as they are in ``text``; ``errors="surrogateescape"``
+    writes back bytes that were read with it unchanged.
+    """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     mode = None
@@ -17,7 +21,7 @@ def write_text_atomically(path: Path, text: str) -> None:
         mode = path.stat().st_mode & 0o7777
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
-        with os.fdopen(descriptor, "w") as handle:
+        with os.fdopen(descriptor, "w", encoding="utf-8", errors=errors, newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

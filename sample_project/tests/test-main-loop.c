@@ -204,11 +204,13 @@ static void coroutine_fn sleeper_entry(void *opaque)
 static void test_co_sleep(void)
 {
     Trace trace = { { 0 } };
+    /* Started out of order; the gaps are wide enough that starting them
+     * (a thread each under the thread backend) does not reorder them. */
     Sleeper sleepers[] = {
-        { &trace, "s40", 40 * 1000 * 1000, 0, false },
-        { &trace, "s10", 10 * 1000 * 1000, 0, false },
+        { &trace, "s90", 90 * 1000 * 1000, 0, false },
+        { &trace, "s30", 30 * 1000 * 1000, 0, false },
         { &trace, "s0", 0, 0, false },
-        { &trace, "s25", 25 * 1000 * 1000, 0, false },
+        { &trace, "s60", 60 * 1000 * 1000, 0, false },
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(sleepers); i++) {
@@ -216,7 +218,7 @@ static void test_co_sleep(void)
         CHECK(!sleepers[i].done);     /* even a zero sleep yields to the loop */
     }
     LOOP_UNTIL(sleepers[0].done);
-    CHECK_STR(trace.text, "s0 s10 s25 s40");
+    CHECK_STR(trace.text, "s0 s30 s60 s90");
     for (size_t i = 0; i < ARRAY_SIZE(sleepers); i++) {
         CHECK(sleepers[i].slept_ns >= sleepers[i].ns);
     }

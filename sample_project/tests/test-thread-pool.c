@@ -116,6 +116,15 @@ static void test_submit_co_parallel(void)
     pthread_barrier_destroy(&all_running);
 }
 
+static void test_submit_sync(void)
+{
+    Work work = { .input = 12 };
+
+    CHECK_EQ(thread_pool_submit_sync(square, &work), 144);
+    CHECK(!pthread_equal(work.ran_on, loop_thread));
+    CHECK_EQ(thread_pool_pending(), 0);
+}
+
 /* Many more requests than workers: every one completes exactly once. */
 static int identity(void *opaque)
 {
@@ -142,6 +151,7 @@ static void test_many_requests(void)
 static const TestCase tests[] = {
     { "submit-aio", test_submit_aio },
     { "submit-co-parallel", test_submit_co_parallel },
+    { "submit-sync", test_submit_sync },
     { "many-requests", test_many_requests },
 };
 

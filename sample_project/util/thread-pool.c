@@ -189,3 +189,26 @@ int coroutine_fn thread_pool_submit_co(ThreadPoolFunc *func, void *arg)
     } while (!waiter.done);
     return waiter.ret;
 }
+
+typedef struct {
+    int ret;
+    bool done;
+} ThreadPoolSync;
+
+static void thread_pool_sync_done(void *opaque, int ret)
+{
+    ThreadPoolSync *sync = opaque;
+
+    sync->ret = ret;
+    sync->done = true;
+}
+
+int blocking_fn thread_pool_submit_sync(ThreadPoolFunc *func, void *arg)
+{
+    ThreadPoolSync sync = { .done = false };
+
+    assert(!qemu_in_coroutine());
+    thread_pool_submit_aio(func, arg, thread_pool_sync_done, &sync);
+    AIO_WAIT_WHILE(!sync.done);
+    return sync.ret;
+}

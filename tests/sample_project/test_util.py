@@ -163,3 +163,20 @@ def test_coroproj_check_reports_nothing_on_the_util_part() -> None:
         if _is_util_part(finding["file"]) and not finding.get("suppressed")
     ]
     assert util_findings == [], json.dumps(util_findings, indent=2)
+
+
+def test_cpc_backend_compiles_and_links_through_the_coroproj_driver() -> None:
+    # A dry run (-n): the translator itself is tested elsewhere.
+    result = subprocess.run(
+        scons_command("-C", str(SAMPLE), "-Q", "-n", "BACKEND=cpc"),
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    commands = [line for line in result.stdout.splitlines() if " -o build/cpc/" in line]
+    compiles = [line for line in commands if " -c " in line]
+    assert any("util/qemu-coroutine.c" in line for line in compiles)
+    assert all("-m coroproj cc --backend cpc" in line for line in compiles)
+    # No stack backend: coroproj's driver links its cpc runtime instead.
+    assert not any("util/coroutine-" in line for line in compiles)
+    links = [line for line in commands if " -o build/cpc/tests/test-coroutine " in line]
+    assert links and all("-m coroproj cc --backend cpc" in line for line in links)

@@ -21,6 +21,11 @@ typedef void ThreadPoolCompletion(void *opaque, int ret);
 void thread_pool_submit_aio(ThreadPoolFunc *func, void *arg,
                             ThreadPoolCompletion *cb, void *opaque);
 
+/* For native code only: run func(arg) on a worker and run the event loop
+ * until it is done; returns func's result.  Its coroutine twin is
+ * thread_pool_submit_co (a coroutine must never block the loop). */
+int blocking_fn thread_pool_submit_sync(ThreadPoolFunc *func, void *arg);
+
 /* Number of submitted requests whose completion has not run yet. */
 unsigned thread_pool_pending(void);
 

@@ -1,0 +1,421 @@
+"""Pass 5, CPS-convert: every piece becomes ``cpc_cont *piece(cpc_cont *k)``.
+
+A piece pops its argument struct (its live variables, then the result slot
+of a receiver), runs its native code, and ends by
+
+* a jump: forward jumps call the next piece directly (push only its
+  arguments; the chain of direct calls strictly advances through the
+  pieces, so the C stack stays bounded), backward jumps push a frame and
+  return to the trampoline (loops never grow the C stack, at any -O);
+* a coroutine call: push the receiver's frame (result slot left empty),
+  then the callee's frame, return to the trampoline; when the receiver
+  would only return the result (``return g(...)``) no receiver is pushed and
+  the callee writes straight into our caller's slot;
+* ``return e``: ``CPC_RETURN`` into the receiver our caller pushed.
+
+Coroutine function types become ``cpc_function`` everywhere (``runtime_type``)
+and ``cpc_need_cont`` natives get the continuation as a hidden first argument.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from pycparser import c_ast
+
+from coroproj.cps.common import (
+    CONT,
+    RUNTIME_FUNCTION_TYPE,
+    Unit,
+    declaration,
+    innermost_typedecl,
+    is_void,
+    parameter_types,
+    set_child,
+    type_text,
+)
+from coroproj.cps.ir import CoroutineCall, CpsGenerator, Piece, SplitFunction
+from coroproj.cps.lift import referenced
+from coroproj.frontend import gnu_ast
+from coroproj.frontend.annotations import Kind, kinds_of
+from coroproj.frontend.typing import TypeEnv
+
+
+class RawStatement(gnu_ast.GnuNode):
+    """Generated C text standing for one statement."""
+
+    __slots__ = ("__weakref__", "coord", "text")
+    attr_names = ("text",)
+
+    def __init__(self, text: str, coord: object = None) -> None:
+        self.text = text
+        self.coord = coord
+
+
+class ConvertGenerator(CpsGenerator):
+    def visit_RawStatement(self, n: RawStatement) -> str:
+        return n.text
+
+    def _generate_stmt(self, n: c_ast.Node, add_indent: bool = False) -> str:
+        if isinstance(n, RawStatement):
+            indent = " " * (self.indent_level + (2 if add_indent else 0))
+            return "".join(indent + line + "\n" for line in n.text.splitlines())
+        return super()._generate_stmt(n, add_indent)
+
+
+# --- types ---------------------------------------------------------------------
+
+
+def runtime_type(type_node: c_ast.Node, unit: Unit, *, keep_top: bool = False) -> c_ast.Node:
+    """A copy of ``type_node`` in which every coroutine function type is ``cpc_function``.
+
+    With ``keep_top`` the outermost function type (a declared function itself)
+    is left alone; only types inside it are rewritten.
+    """
+    fresh = copy.deepcopy(type_node)
+    return _rewrite_types_in(fresh, unit, keep_top=keep_top)
+
+
+def _rewrite_types_in(node: c_ast.Node, unit: Unit, *, keep_top: bool = False) -> c_ast.Node:
+    if isinstance(node, (c_ast.Decl, c_ast.FuncDef)) and isinstance(
+        getattr(node, "type", None), c_ast.FuncDecl
+    ):
+        _rewrite_types_in(node.type, unit, keep_top=True)  # a declared function keeps its own type
+        for slot, child in node.children():
+            if slot != "type":
+                replaced = _rewrite_types_in(child, unit)
+                if replaced is not child:
+                    set_child(node, slot, replaced)
+        return node
+    if isinstance(node, c_ast.FuncDecl) and not keep_top and unit.is_coroutine_type(node):
+        base = innermost_typedecl(node)
+        name = base.declname if base is not None else None
+        return c_ast.TypeDecl(name, [], None, c_ast.IdentifierType([RUNTIME_FUNCTION_TYPE]), node.coord)
+    for slot, child in node.children():
+        replaced = _rewrite_types_in(child, unit)
+        if replaced is not child:
+            set_child(node, slot, replaced)
+    return node
+
+
+def rewrite_need_cont_calls(node: c_ast.Node, unit: Unit, env: TypeEnv, continuation: str) -> None:
+    """Give every call of a ``cpc_need_cont`` native its hidden first argument, in place."""
+    for current in _all_nodes(node):
+        if isinstance(current, c_ast.FuncCall) and unit.is_need_cont_call(current, env):
+            hidden = c_ast.ID(continuation) if continuation != "NULL" else _null()
+            if current.args is None:
+                current.args = c_ast.ExprList([hidden], current.coord)
+            else:
+                current.args.exprs.insert(0, hidden)
+
+
+def _null() -> c_ast.Node:
+    void_ptr = c_ast.Typename(
+        None, [], None, c_ast.PtrDecl([], c_ast.TypeDecl(None, [], None, c_ast.IdentifierType(["void"])))
+    )
+    return c_ast.Cast(void_ptr, c_ast.Constant("int", "0"))
+
+
+def _all_nodes(node: c_ast.Node) -> list[c_ast.Node]:
+    out = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(child for _, child in current.children())
+    return out
+
+
+# --- pieces --------------------------------------------------------------------
+
+
+class Converter:
+    def __init__(self, split: SplitFunction, unit: Unit) -> None:
+        self.split = split
+        self.function = split.function
+        self.unit = unit
+        self.variables = self.function.variables()
+        self.generator = ConvertGenerator()
+        self.by_label = {piece.label: piece for piece in split.pieces}
+        self.tail_receivers = self._tail_receivers()
+
+    def _tail_receivers(self) -> set[str]:
+        """Receivers made pointless by ``return g(...)``: not emitted at all."""
+        found: set[str] = set()
+        for piece in self.split.pieces:
+            for statement, following in zip(piece.body, piece.body[1:], strict=False):
+                if (
+                    isinstance(statement, CoroutineCall)
+                    and isinstance(following, c_ast.Goto)
+                    and self._is_tail_call(statement, self.by_label[following.name])
+                ):
+                    found.add(following.name)
+        return found
+
+    # names
+    def struct_name(self, piece: Piece) -> str:
+        return f"{piece.name}__args"
+
+    def _decl_text(self, name: str, type_node: c_ast.Node) -> str:
+        return self.generator.visit(declaration(name, runtime_type(type_node, self.unit)))
+
+    def _result_type(self, piece: Piece) -> c_ast.Node | None:
+        if piece.receives is None:
+            return None
+        return self.variables[piece.receives].type
+
+    def frame_struct(self, piece: Piece) -> str | None:
+        """``struct piece__args {...};`` or None when the piece takes nothing."""
+        if piece.index == 0:
+            return None
+        fields = [self._decl_text(name, self.variables[name].type) + ";" for name in piece.params]
+        result = self._result_type(piece)
+        if result is not None:
+            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text("result", result) + ";")
+        if not fields:
+            return None
+        return f"struct {self.struct_name(piece)} {{ " + " ".join(fields) + " };"
+
+    def has_frame_struct(self, piece: Piece) -> bool:
+        return piece.index != 0 and bool(piece.params or piece.receives)
+
+    def entry_args_struct(self) -> str | None:
+        types = parameter_types(self.function.functype, self.unit.env)
+        if not types:
+            return None
+        return args_struct_text(types, self.unit)
+
+    # statements
+    def piece_text(self, piece: Piece) -> str:
+        lines: list[str] = []
+        body = [copy.deepcopy(statement) for statement in piece.body]
+        used = set()
+        for statement in body:
+            part = statement.call if isinstance(statement, CoroutineCall) else statement
+            used |= referenced(part, set(self.variables), evaluated_only=False)
+            for node in _all_nodes(statement):
+                if isinstance(node, c_ast.Goto):
+                    used |= set(self.by_label[node.name].params)
+        if piece.index == 0:
+            entry_struct = self.entry_args_struct()
+            if entry_struct is not None:
+                lines.append(f"{entry_struct} *cpc__a = cpc_pop({CONT}, sizeof *cpc__a);")
+                for position, param in enumerate(self.function.params):
+                    if param.name in used:
+                        lines.append(self._decl_text(param.name, param.type) + f" = cpc__a->a{position};")
+                if not used & {param.name for param in self.function.params}:
+                    lines.append("(void)cpc__a;")
+            copied = {param.name for param in self.function.params}
+        else:
+            copied = set()
+            if self.has_frame_struct(piece):
+                lines.append(f"struct {self.struct_name(piece)} *cpc__a = cpc_pop({CONT}, sizeof *cpc__a);")
+                for name in piece.params:
+                    lines.append(self._decl_text(name, self.variables[name].type) + f" = cpc__a->{name};")
+                    copied.add(name)
+                if piece.receives is not None and piece.receives in used:
+                    lines.append(
+                        self._decl_text(piece.receives, self._result_type(piece)) + " = cpc__a->result;"
+                    )
+                    copied.add(piece.receives)
+                if not piece.params and (piece.receives is None or piece.receives not in used):
+                    lines.append("(void)cpc__a;")
+        for name in self.variables:
+            if name in used and name not in copied:
+                # Zeroed: a variable written only in part (a field) before a
+                # split travels whole; no indeterminate bytes are copied.
+                lines.append(self._decl_text(name, self.variables[name].type) + " = { 0 };")
+        out = [*lines]
+        index = 0
+        while index < len(body):
+            statement = body[index]
+            if isinstance(statement, CoroutineCall):
+                following = body[index + 1]
+                assert isinstance(following, c_ast.Goto)
+                out.append(self._line(statement) + self.call_text(piece, statement, following.name))
+                index += 2
+                continue
+            out.append(self._line(statement) + self.statement_text(piece, statement))
+            index += 1
+        return "\n".join(out)
+
+    def _line(self, statement: c_ast.Node) -> str:
+        coord = getattr(statement, "coord", None)
+        if coord is None or not getattr(coord, "line", None) or not getattr(coord, "file", None):
+            return ""
+        return f'#line {coord.line} "{_escape(coord.file)}"\n'
+
+    def statement_text(self, piece: Piece, statement: c_ast.Node) -> str:
+        rewrite_need_cont_calls(statement, self.unit, self.unit.env, CONT)
+        statement = self._types_in_statement(statement)
+        if isinstance(statement, c_ast.Return):
+            return self.return_text(statement)
+        if isinstance(statement, c_ast.Goto):
+            return self.jump_text(piece, statement.name)
+        statement = self._replace_gotos(piece, statement)
+        return self.generator._generate_stmt(statement).rstrip("\n")
+
+    def _types_in_statement(self, statement: c_ast.Node) -> c_ast.Node:
+        return _rewrite_types_in(statement, self.unit)
+
+    def _replace_gotos(self, piece: Piece, node: c_ast.Node) -> c_ast.Node:
+        for current in _all_nodes(node):
+            for slot, child in current.children():
+                if isinstance(child, c_ast.Goto):
+                    set_child(
+                        current,
+                        slot,
+                        RawStatement("{\n" + _indent(self.jump_text(piece, child.name)) + "\n}", child.coord),
+                    )
+        return node
+
+    def return_text(self, statement: c_ast.Return) -> str:
+        if statement.expr is None or not self.function.returns_value:
+            return f"return {CONT};"
+        rtype = type_text(runtime_type(self.function.return_type, self.unit))
+        value = self.generator.visit(statement.expr)
+        return f"CPC_RETURN({CONT}, {rtype}, {value});"
+
+    def jump_text(self, source: Piece, label: str) -> str:
+        target = self.by_label[label]
+        fill = [f"cpc__j->{name} = {name};" for name in target.params]
+        forward = target.index > source.index
+        if forward:
+            if not target.params:
+                return f"return {target.name}({CONT});"
+            return "\n".join(
+                [
+                    f"struct {self.struct_name(target)} *cpc__j = cpc_push(&{CONT}, sizeof *cpc__j);",
+                    *fill,
+                    f"return {target.name}({CONT});",
+                ]
+            )
+        if not self.has_frame_struct(target):
+            return f"cpc_push_frame(&{CONT}, 0, {target.name});\nreturn {CONT};"
+        return "\n".join(
+            [
+                f"struct {self.struct_name(target)} *cpc__j = "
+                f"cpc_push_frame(&{CONT}, sizeof *cpc__j, {target.name});",
+                *fill,
+                f"return {CONT};",
+            ]
+        )
+
+    def _is_tail_call(self, call: CoroutineCall, receiver: Piece) -> bool:
+        """``return g(...)``: the receiver would only hand the result on."""
+        if receiver.params or len(receiver.body) != 1 or not isinstance(receiver.body[0], c_ast.Return):
+            return False
+        value = receiver.body[0].expr
+        callee_void = is_void(call.functype.type, self.unit.env)
+        if not self.function.returns_value:
+            return callee_void and value is None
+        if callee_void or call.result is None:
+            return False
+        if not (isinstance(value, c_ast.ID) and value.name == call.result.name):
+            return False
+        mine = type_text(runtime_type(self.function.return_type, self.unit))
+        theirs = type_text(runtime_type(call.functype.type, self.unit))
+        return mine == theirs
+
+    def call_text(self, piece: Piece, call: CoroutineCall, receiver_label: str) -> str:
+        receiver = self.by_label[receiver_label]
+        lines: list[str] = []
+        if not self._is_tail_call(call, receiver):
+            if self.has_frame_struct(receiver):
+                lines.append(
+                    f"struct {self.struct_name(receiver)} *cpc__r = "
+                    f"cpc_push_frame(&{CONT}, sizeof *cpc__r, {receiver.name});"
+                )
+                lines += [f"cpc__r->{name} = {name};" for name in receiver.params]
+            else:
+                lines.append(f"cpc_push_frame(&{CONT}, 0, {receiver.name});")
+        expression = copy.deepcopy(call.call)
+        rewrite_need_cont_calls(expression, self.unit, self.unit.env, CONT)
+        expression = self._types_in_statement(expression)
+        callee = self.generator.visit(expression.name)
+        if not isinstance(expression.name, c_ast.ID):
+            callee = f"({callee})"
+        types = parameter_types(call.functype, self.unit.env)
+        args = list(expression.args.exprs) if expression.args is not None else []
+        if len(args) != len(types):
+            from coroproj.cps.common import reject
+
+            reject(
+                call.call,
+                "unsupported",
+                f"coroutine call with {len(args)} arguments to a function type with {len(types)} "
+                "parameters (prototypes are required)",
+            )
+        if types:
+            struct = args_struct_text(types, self.unit)
+            lines.append(f"{struct} *cpc__c = cpc_push_frame(&{CONT}, sizeof *cpc__c, {callee});")
+            for position, arg in enumerate(args):
+                lines.append(f"cpc__c->a{position} = {self.generator.visit(arg)};")
+        else:
+            lines.append(f"cpc_push_frame(&{CONT}, 0, {callee});")
+        lines.append(f"return {CONT};")
+        return "{\n" + _indent("\n".join(lines)) + "\n}"
+
+
+def args_struct_text(types: list[c_ast.Node], unit: Unit) -> str:
+    """The (anonymous, layout-defined) argument struct of a coroutine function type."""
+    generator = ConvertGenerator()
+    fields = [
+        generator.visit(declaration(f"a{position}", runtime_type(t, unit))) + ";"
+        for position, t in enumerate(types)
+    ]
+    return "struct { " + " ".join(fields) + " }"
+
+
+def _indent(text: str) -> str:
+    return "\n".join(("  " + line) if not line.startswith("#line") else line for line in text.splitlines())
+
+
+def _escape(path: str) -> str:
+    return path.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def convert(split: SplitFunction, unit: Unit) -> str:
+    """The C text of one translated coroutine function (structs, prototypes, pieces)."""
+    converter = Converter(split, unit)
+    function = split.function
+    storage = "static " if "static" in (function.definition.decl.storage or []) else ""
+    out: list[str] = []
+    generator = ConvertGenerator()
+    for moved in function.file_scope:
+        moved = runtime_type(
+            moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
+        )
+        out.append(_line_of(moved) + generator.visit(moved) + ";")
+    pieces = [piece for piece in split.pieces if piece.label not in converter.tail_receivers]
+    for piece in pieces[1:]:
+        struct = converter.frame_struct(piece)
+        if struct is not None:
+            out.append(struct)
+        out.append(f"static cpc_cont *{piece.name}(cpc_cont *{CONT});")
+    for piece in pieces:
+        head = (
+            f"{storage}cpc_cont *{piece.name}(cpc_cont *{CONT})"
+            if piece.index == 0
+            else f"static cpc_cont *{piece.name}(cpc_cont *{CONT})"
+        )
+        out.append(_line_of(function.definition) + head)
+        out.append("{")
+        out.append(_indent(converter.piece_text(piece)))
+        out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _line_of(node: c_ast.Node) -> str:
+    coord = getattr(node, "coord", None)
+    if coord is None or not getattr(coord, "line", None) or not getattr(coord, "file", None):
+        return ""
+    return f'#line {coord.line} "{_escape(coord.file)}"\n'
+
+
+def is_coroutine_decl(decl: c_ast.Decl, unit: Unit) -> bool:
+    return (
+        isinstance(decl.type, c_ast.FuncDecl)
+        and Kind.COROUTINE in kinds_of(decl.type)
+        and decl.name not in unit.need_cont
+    )
