@@ -7,12 +7,16 @@
  * allocates one at the end of the image, copies the rest of the cluster from
  * the backing file (copy-on-write) and links it into the tables.
  *
- * Locking.  The L1 table, the cached L2 tables, the in-memory refcounts and
- * the allocation pointer are protected by s->lock, a CoMutex held across the
- * whole allocation of a cluster — its I/O included, so that a second writer
- * to the same cluster waits and then finds it allocated.  Reads and writes of
- * already allocated clusters take the lock only for the lookup: a data
- * cluster, once linked, never moves.
+ * Locking.  The L1 table, the cached L2 tables, the in-memory refcounts, the
+ * allocation pointer and the list of allocations in flight are protected by
+ * s->lock, a CoMutex.  An allocating write takes its host cluster under the
+ * lock, drops it to read the backing data and write the data cluster, and
+ * takes it again to link the cluster into the tables; meanwhile a second
+ * writer to the same guest cluster waits on the allocation's CoQueue and then
+ * finds the cluster allocated.  Reads and writes of allocated clusters take
+ * the lock only for the lookup: a data cluster, once linked, never moves.
+ * A read of a cluster being allocated reads the backing file, which is what
+ * the new cluster holds outside the range being written.
  *
  * Crash consistency.  The refcounts are lazy, like qcow2's lazy_refcounts:
  * the tables are the truth, the refcount table is state derived from them
@@ -47,6 +51,13 @@
 #define REFCOUNT_SIZE 2
 #define REFCOUNT_MAX UINT16_MAX
 
+/* A cluster allocation whose data is being written (s->lock not held). */
+typedef struct CowAllocation {
+    int64_t guest_cluster;
+    CoQueue waiters;              /* writers to the same cluster */
+    struct CowAllocation *next;
+} CowAllocation;
+
 typedef struct BDRVCowState {
     CowHeader header;
     int cluster_bits;
@@ -61,6 +72,7 @@ typedef struct BDRVCowState {
     bool header_dirty_on_disk;    /* step 0 done, step 6 pending */
     char *backing_name;
     CoMutex lock;
+    CowAllocation *allocations;   /* in flight, protected by lock */
 } BDRVCowState;
 
 /* --- header encoding ------------------------------------------------------------------- */
@@ -279,9 +291,82 @@ static int coroutine_fn cow_read_backing(BlockDriverState *bs, int64_t offset, i
     return 0;
 }
 
+/* Link the data cluster at `data_offset` as guest cluster `guest_cluster`:
+ * steps 2 and 3 of the header comment.  s->lock held throughout (the table
+ * writes are short; concurrent links into one new L2 table must not both
+ * create it). */
+static int coroutine_fn cow_link_cluster(BlockDriverState *bs, int64_t guest_cluster,
+                                         int64_t data_offset)
+{
+    BDRVCowState *s = bs->opaque;
+    int64_t l1_index = guest_cluster / s->l2_entries;
+    int64_t l2_index = guest_cluster % s->l2_entries;
+    uint64_t *l2, *new_l2;
+    int64_t l2_offset;
+    uint64_t entry_le;
+    int ret = cow_get_l2(bs, l1_index, &l2);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if (l2) {
+        /* Step 2, existing table: one entry. */
+        entry_le = htole64(data_offset);
+        ret = bdrv_co_pwritev(bs->file, s->l1[l1_index] + l2_index * L2_ENTRY_SIZE,
+                              L2_ENTRY_SIZE, &entry_le);
+        if (ret == 0) {
+            l2[l2_index] = data_offset;
+        }
+        return ret;
+    }
+
+    /* Step 2, new table, written whole with its entry set.  A flush may have
+     * cleaned the image since the data cluster was taken: dirty it again
+     * before allocating the table. */
+    ret = cow_mark_dirty(bs);
+    if (ret < 0) {
+        return ret;
+    }
+    l2_offset = cow_alloc_cluster(s);
+    if (l2_offset < 0) {
+        return (int)l2_offset;
+    }
+    new_l2 = qemu_mallocz(s->cluster_size);
+    new_l2[l2_index] = htole64(data_offset);
+    ret = bdrv_co_pwritev(bs->file, l2_offset, s->cluster_size, new_l2);
+    if (ret == 0) {
+        /* Step 3: link the table. */
+        entry_le = htole64(l2_offset);
+        ret = bdrv_co_pwritev(bs->file, s->header.l1_offset + l1_index * L2_ENTRY_SIZE,
+                              L2_ENTRY_SIZE, &entry_le);
+    }
+    if (ret < 0) {
+        free(new_l2);
+        return ret;
+    }
+    new_l2[l2_index] = data_offset;
+    s->l1[l1_index] = l2_offset;
+    s->l2_cache[l1_index] = new_l2;
+    return 0;
+}
+
+/* The in-flight allocation of `guest_cluster`, if any.  s->lock held. */
+static CowAllocation *cow_find_allocation(BDRVCowState *s, int64_t guest_cluster)
+{
+    for (CowAllocation *a = s->allocations; a; a = a->next) {
+        if (a->guest_cluster == guest_cluster) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
 /* Allocate the guest cluster containing `offset` and write `bytes` bytes of
- * `buf` into it (steps 0-3 of the header comment).  s->lock held; the
- * cluster is not allocated yet. */
+ * `buf` into it (steps 0-3 of the header comment).  Called with s->lock held
+ * and the cluster not allocated nor being allocated; returns with the lock
+ * held.  The lock is dropped while the backing data is read and the data
+ * cluster written, so that other requests go on meanwhile; writers to this
+ * same cluster wait on the allocation's queue and then find it allocated. */
 static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                                const uint8_t *buf)
 {
@@ -289,91 +374,52 @@ static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t off
     int64_t guest_cluster = offset >> s->cluster_bits;
     int64_t cluster_start = guest_cluster << s->cluster_bits;
     int64_t in_cluster = offset - cluster_start;
-    int64_t l1_index = guest_cluster / s->l2_entries;
-    int64_t l2_index = guest_cluster % s->l2_entries;
-    uint64_t *l2 = NULL, *new_l2 = NULL;
+    CowAllocation allocation = { .guest_cluster = guest_cluster, .next = s->allocations };
     uint8_t *data;
-    int64_t data_offset, l2_offset = 0;
-    uint64_t entry_le;
+    int64_t data_offset;
     int ret;
 
     ret = cow_mark_dirty(bs);
     if (ret < 0) {
         return ret;
     }
-    ret = cow_get_l2(bs, l1_index, &l2);
-    if (ret < 0) {
-        return ret;
+    data_offset = cow_alloc_cluster(s);
+    if (data_offset < 0) {
+        return (int)data_offset;
     }
     data = malloc(s->cluster_size);
     if (!data) {
         return -ENOMEM;
     }
+    qemu_co_queue_init(&allocation.waiters);
+    s->allocations = &allocation;
+    qemu_co_mutex_unlock(&s->lock);
+
     /* Copy-on-write: what the guest does not overwrite comes from below. */
+    ret = 0;
     if (in_cluster > 0 || bytes < s->cluster_size) {
         ret = cow_read_backing(bs, cluster_start, s->cluster_size, data);
-        if (ret < 0) {
-            goto out;
-        }
     }
     memcpy(data + in_cluster, buf, bytes);
-
-    data_offset = cow_alloc_cluster(s);
-    if (data_offset < 0) {
-        ret = (int)data_offset;
-        goto out;
+    if (ret == 0) {
+        /* Step 1: the data, before anything refers to it. */
+        ret = bdrv_co_pwritev(bs->file, data_offset, s->cluster_size, data);
     }
-    /* Step 1: the data. */
-    ret = bdrv_co_pwritev(bs->file, data_offset, s->cluster_size, data);
-    if (ret < 0) {
-        goto out;
-    }
-
-    if (l2) {
-        /* Step 2, existing table: one entry. */
-        entry_le = htole64(data_offset);
-        ret = bdrv_co_pwritev(bs->file, s->l1[l1_index] + l2_index * L2_ENTRY_SIZE,
-                              L2_ENTRY_SIZE, &entry_le);
-        if (ret < 0) {
-            goto out;
-        }
-        l2[l2_index] = data_offset;
-        goto out;
-    }
-
-    /* Step 2, new table: written whole with its entry set. */
-    l2_offset = cow_alloc_cluster(s);
-    if (l2_offset < 0) {
-        ret = (int)l2_offset;
-        goto out;
-    }
-    new_l2 = calloc(1, s->cluster_size);
-    if (!new_l2) {
-        ret = -ENOMEM;
-        goto out;
-    }
-    new_l2[l2_index] = htole64(data_offset);
-    ret = bdrv_co_pwritev(bs->file, l2_offset, s->cluster_size, new_l2);
-    if (ret < 0) {
-        goto out;
-    }
-    /* Step 3: link the table. */
-    entry_le = htole64(l2_offset);
-    ret = bdrv_co_pwritev(bs->file, s->header.l1_offset + l1_index * L2_ENTRY_SIZE,
-                          L2_ENTRY_SIZE, &entry_le);
-    if (ret < 0) {
-        goto out;
-    }
-    new_l2[l2_index] = data_offset;
-    s->l1[l1_index] = l2_offset;
-    s->l2_cache[l1_index] = new_l2;
-    new_l2 = NULL;
-
-out:
-    /* On failure the clusters taken stay allocated in memory: they are
-     * leaks until the next `check -r`, never referenced twice. */
-    free(new_l2);
     free(data);
+
+    qemu_co_mutex_lock(&s->lock);
+    if (ret == 0) {
+        ret = cow_link_cluster(bs, guest_cluster, data_offset);
+    }
+    /* On failure the data cluster stays taken in memory: a leak until the
+     * next `check -r`, never referenced twice. */
+    for (CowAllocation **link = &s->allocations; *link; link = &(*link)->next) {
+        if (*link == &allocation) {
+            *link = allocation.next;
+            break;
+        }
+    }
+    qemu_co_queue_restart_all(&allocation.waiters);
     return ret;
 }
 
@@ -424,7 +470,17 @@ static int coroutine_fn cow_co_pwritev(BlockDriverState *bs, int64_t offset, int
         int ret;
 
         qemu_co_mutex_lock(&s->lock);
-        ret = cow_lookup(bs, offset, &host);
+        for (;;) {
+            CowAllocation *in_flight;
+
+            ret = cow_lookup(bs, offset, &host);
+            in_flight = ret == 0 && !host ? cow_find_allocation(s, offset >> s->cluster_bits) : NULL;
+            if (!in_flight) {
+                break;
+            }
+            /* Somebody is allocating this cluster: wait, then look again. */
+            qemu_co_queue_wait(&in_flight->waiters, &s->lock);
+        }
         if (ret == 0 && !host) {
             ret = cow_allocate_and_write(bs, offset, chunk, in);
             qemu_co_mutex_unlock(&s->lock);
