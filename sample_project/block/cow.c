@@ -18,27 +18,30 @@
  * A read of a cluster being allocated reads the backing file, which is what
  * the new cluster holds outside the range being written.
  *
+ * Metadata is written back, like a disk's write cache: an allocation
+ * updates the tables and refcounts in memory only (reads see it at once), and
+ * cow_co_flush writes them out.  A write that completed but was not flushed
+ * may be lost in a crash, as on any disk with a cache; a flushed one may not.
+ *
  * Crash consistency.  The refcounts are lazy, like qcow2's lazy_refcounts:
- * the tables are the truth, the refcount table is state derived from them
- * and written back at flush time.  The order of the writes is:
+ * the tables are the truth, the refcount table is state derived from them,
+ * and the header's COW_FLAG_DIRTY says the refcounts on disk may lag the
+ * tables (whoever opens such an image rebuilds them from the tables).  The
+ * order of the writes, each step stable on disk (flushed) before the next:
  *
- *   0. before the first allocation since the image was last clean: set
- *      COW_FLAG_DIRTY in the header and flush.  From then on the refcounts
- *      on disk may be out of date, and whoever opens the image rebuilds them;
- *   1. write the data cluster (the whole cluster, backing data merged in);
- *   2. write the L2 table: a new L2 table is written whole, with its entry
- *      already set, or the single 8-byte entry of an existing one is updated;
- *   3. for a new L2 table: write its L1 entry;
- *   then, in cow_co_flush:
- *   4. flush the file, so that data and tables are stable;
- *   5. write the refcount table blocks that changed, flush;
- *   6. clear COW_FLAG_DIRTY in the header, flush.
+ *   1. the data cluster (the whole cluster, backing data merged in), when
+ *      the guest writes; then, in cow_co_flush:
+ *   2. the header with COW_FLAG_DIRTY set (flushed together with 1);
+ *   3. the L2 tables that changed (new ones and ones with new entries);
+ *   4. the L1 table, if a new L2 table was linked;
+ *   5. the refcount table blocks that changed;
+ *   6. the header with COW_FLAG_DIRTY cleared.
  *
- * A table entry is only ever written after what it points to is on disk
- * (1 before 2, 2 before 3), so no crash can leave an entry pointing at
- * garbage: stopping after any step leaves at worst clusters in the file that
- * nothing references — leaks, found and dropped by `sample-img check -r`.
- * Refcounts are only believed when the dirty flag is clear (6 after 5).
+ * A table entry only reaches the disk after what it points to (1 before 3,
+ * 3 before 4), so no crash can leave an entry pointing at garbage: stopping
+ * anywhere leaves at worst clusters in the file that nothing references —
+ * leaks, found and dropped by `sample-img check -r leaks`.  Refcounts are
+ * only believed when the dirty flag is clear (6 after 5, 2 before 3).
  */
 #include "qemu/osdep.h"
 #include "block/block_int.h"
@@ -68,8 +71,10 @@ typedef struct BDRVCowState {
     uint16_t *refcounts;          /* per host cluster, CPU byte order */
     int64_t refcount_capacity;    /* host clusters the refcount table can describe */
     bool *refcount_block_dirty;   /* per refcount cluster: changed since written */
+    bool *l2_dirty;               /* per L1 entry: the cached table changed since written */
+    bool l1_dirty;                /* the L1 table changed since written */
     int64_t next_free_cluster;    /* allocation pointer: clusters are appended */
-    bool header_dirty_on_disk;    /* step 0 done, step 6 pending */
+    bool header_dirty_on_disk;    /* step 2 done, step 6 pending */
     char *backing_name;
     CoMutex lock;
     CowAllocation *allocations;   /* in flight, protected by lock */
@@ -241,31 +246,27 @@ static int coroutine_fn cow_write_header(BlockDriverState *bs)
     return bdrv_co_pwritev(bs->file, 0, sizeof(buf), buf);
 }
 
-/* Step 0: the header says the refcounts may be stale before any table
- * refers to a cluster the refcounts do not know yet.  s->lock held. */
-static int coroutine_fn cow_mark_dirty(BlockDriverState *bs)
+/* Whether anything in memory has not been written back yet. */
+static bool cow_metadata_pending(BDRVCowState *s)
 {
-    BDRVCowState *s = bs->opaque;
-    int ret;
-
-    if (s->header_dirty_on_disk) {
-        return 0;
+    if (s->l1_dirty) {
+        return true;
     }
-    s->header.flags |= COW_FLAG_DIRTY;
-    ret = cow_write_header(bs);
-    if (ret == 0) {
-        ret = bdrv_co_flush(bs->file);
+    for (uint32_t i = 0; i < s->header.l1_entries; i++) {
+        if (s->l2_dirty[i]) {
+            return true;
+        }
     }
-    if (ret < 0) {
-        s->header.flags &= ~COW_FLAG_DIRTY;
-        return ret;
+    for (uint32_t i = 0; i < s->header.refcount_clusters; i++) {
+        if (s->refcount_block_dirty[i]) {
+            return true;
+        }
     }
-    s->header_dirty_on_disk = true;
-    return 0;
+    return false;
 }
 
-/* Fill `cluster_buf` with the current contents of guest cluster starting at
- * `cluster_offset` as seen through the backing file (zeroes without one). */
+/* Fill `buf` with the guest range at `offset` as the backing file has it
+ * (zeroes without one, or past its end). */
 static int coroutine_fn cow_read_backing(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                          uint8_t *buf)
 {
@@ -291,62 +292,32 @@ static int coroutine_fn cow_read_backing(BlockDriverState *bs, int64_t offset, i
     return 0;
 }
 
-/* Link the data cluster at `data_offset` as guest cluster `guest_cluster`:
- * steps 2 and 3 of the header comment.  s->lock held throughout (the table
- * writes are short; concurrent links into one new L2 table must not both
- * create it). */
+/* Link the data cluster at `data_offset` as guest cluster `guest_cluster`,
+ * creating its L2 table if needed — in memory: cow_co_flush writes the
+ * tables back.  s->lock held. */
 static int coroutine_fn cow_link_cluster(BlockDriverState *bs, int64_t guest_cluster,
                                          int64_t data_offset)
 {
     BDRVCowState *s = bs->opaque;
     int64_t l1_index = guest_cluster / s->l2_entries;
-    int64_t l2_index = guest_cluster % s->l2_entries;
-    uint64_t *l2, *new_l2;
-    int64_t l2_offset;
-    uint64_t entry_le;
+    uint64_t *l2;
     int ret = cow_get_l2(bs, l1_index, &l2);
 
     if (ret < 0) {
         return ret;
     }
-    if (l2) {
-        /* Step 2, existing table: one entry. */
-        entry_le = htole64(data_offset);
-        ret = bdrv_co_pwritev(bs->file, s->l1[l1_index] + l2_index * L2_ENTRY_SIZE,
-                              L2_ENTRY_SIZE, &entry_le);
-        if (ret == 0) {
-            l2[l2_index] = data_offset;
+    if (!l2) {
+        int64_t l2_offset = cow_alloc_cluster(s);
+        if (l2_offset < 0) {
+            return (int)l2_offset;
         }
-        return ret;
+        l2 = qemu_mallocz(s->cluster_size);
+        s->l1[l1_index] = l2_offset;
+        s->l2_cache[l1_index] = l2;
+        s->l1_dirty = true;
     }
-
-    /* Step 2, new table, written whole with its entry set.  A flush may have
-     * cleaned the image since the data cluster was taken: dirty it again
-     * before allocating the table. */
-    ret = cow_mark_dirty(bs);
-    if (ret < 0) {
-        return ret;
-    }
-    l2_offset = cow_alloc_cluster(s);
-    if (l2_offset < 0) {
-        return (int)l2_offset;
-    }
-    new_l2 = qemu_mallocz(s->cluster_size);
-    new_l2[l2_index] = htole64(data_offset);
-    ret = bdrv_co_pwritev(bs->file, l2_offset, s->cluster_size, new_l2);
-    if (ret == 0) {
-        /* Step 3: link the table. */
-        entry_le = htole64(l2_offset);
-        ret = bdrv_co_pwritev(bs->file, s->header.l1_offset + l1_index * L2_ENTRY_SIZE,
-                              L2_ENTRY_SIZE, &entry_le);
-    }
-    if (ret < 0) {
-        free(new_l2);
-        return ret;
-    }
-    new_l2[l2_index] = data_offset;
-    s->l1[l1_index] = l2_offset;
-    s->l2_cache[l1_index] = new_l2;
+    l2[guest_cluster % s->l2_entries] = data_offset;
+    s->l2_dirty[l1_index] = true;
     return 0;
 }
 
@@ -362,7 +333,7 @@ static CowAllocation *cow_find_allocation(BDRVCowState *s, int64_t guest_cluster
 }
 
 /* Allocate the guest cluster containing `offset` and write `bytes` bytes of
- * `buf` into it (steps 0-3 of the header comment).  Called with s->lock held
+ * `buf` into it (step 1 of the header comment).  Called with s->lock held
  * and the cluster not allocated nor being allocated; returns with the lock
  * held.  The lock is dropped while the backing data is read and the data
  * cluster written, so that other requests go on meanwhile; writers to this
@@ -379,10 +350,6 @@ static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t off
     int64_t data_offset;
     int ret;
 
-    ret = cow_mark_dirty(bs);
-    if (ret < 0) {
-        return ret;
-    }
     data_offset = cow_alloc_cluster(s);
     if (data_offset < 0) {
         return (int)data_offset;
@@ -402,7 +369,7 @@ static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t off
     }
     memcpy(data + in_cluster, buf, bytes);
     if (ret == 0) {
-        /* Step 1: the data, before anything refers to it. */
+        /* Step 1: the data, before anything on disk refers to it. */
         ret = bdrv_co_pwritev(bs->file, data_offset, s->cluster_size, data);
     }
     free(data);
@@ -500,48 +467,99 @@ static int coroutine_fn cow_co_pwritev(BlockDriverState *bs, int64_t offset, int
     return 0;
 }
 
-/* Steps 4-6: make the refcounts match the tables, then declare the image
- * clean. */
+/* Write `bytes` of `table` (CPU byte order, `entry_size` 2 or 8) at `offset`. */
+static int coroutine_fn cow_write_table(BlockDriverState *bs, int64_t offset, const void *table,
+                                        int64_t bytes, int entry_size)
+{
+    uint8_t *le = malloc(bytes);
+    int ret;
+
+    if (!le) {
+        return -ENOMEM;
+    }
+    for (int64_t i = 0; i < bytes; i += entry_size) {
+        if (entry_size == 8) {
+            uint64_t v = htole64(*(const uint64_t *)((const uint8_t *)table + i));
+            memcpy(le + i, &v, 8);
+        } else {
+            uint16_t v = htole16(*(const uint16_t *)((const uint8_t *)table + i));
+            memcpy(le + i, &v, 2);
+        }
+    }
+    ret = bdrv_co_pwritev(bs->file, offset, bytes, le);
+    free(le);
+    return ret;
+}
+
+/* Steps 2-6 of the header comment: write the metadata back in an order
+ * that keeps every intermediate state on disk consistent. */
 static int coroutine_fn cow_co_flush(BlockDriverState *bs)
 {
     BDRVCowState *s = bs->opaque;
     int ret = 0;
 
     qemu_co_mutex_lock(&s->lock);
-    if (!s->header_dirty_on_disk || bs->read_only) {
+    if (bs->read_only || (!cow_metadata_pending(s) && !s->header_dirty_on_disk)) {
         goto out;
     }
-    ret = bdrv_co_flush(bs->file);
-    if (ret < 0) {
-        goto out;
-    }
-    for (int64_t block = 0; block < s->header.refcount_clusters; block++) {
-        int64_t first = block * s->cluster_size / REFCOUNT_SIZE;
-        uint16_t *le;
-
-        if (!s->refcount_block_dirty[block]) {
-            continue;
-        }
-        le = malloc(s->cluster_size);
-        if (!le) {
-            ret = -ENOMEM;
-            goto out;
-        }
-        for (int64_t i = 0; i < s->cluster_size / REFCOUNT_SIZE; i++) {
-            le[i] = htole16(s->refcounts[first + i]);
-        }
-        ret = bdrv_co_pwritev(bs->file, s->header.refcount_offset + block * s->cluster_size,
-                              s->cluster_size, le);
-        free(le);
+    /* Step 2, flushed together with the data clusters written so far. */
+    if (!s->header_dirty_on_disk) {
+        s->header.flags |= COW_FLAG_DIRTY;
+        ret = cow_write_header(bs);
         if (ret < 0) {
             goto out;
         }
-        s->refcount_block_dirty[block] = false;
+        s->header_dirty_on_disk = true;
     }
     ret = bdrv_co_flush(bs->file);
     if (ret < 0) {
         goto out;
     }
+    /* Step 3. */
+    for (uint32_t i = 0; i < s->header.l1_entries; i++) {
+        if (s->l2_dirty[i]) {
+            ret = cow_write_table(bs, (int64_t)s->l1[i], s->l2_cache[i], s->cluster_size, 8);
+            if (ret < 0) {
+                goto out;
+            }
+            s->l2_dirty[i] = false;
+        }
+    }
+    ret = bdrv_co_flush(bs->file);
+    if (ret < 0) {
+        goto out;
+    }
+    /* Step 4. */
+    if (s->l1_dirty) {
+        ret = cow_write_table(bs, (int64_t)s->header.l1_offset, s->l1,
+                              (int64_t)s->header.l1_entries * L2_ENTRY_SIZE, 8);
+        if (ret < 0) {
+            goto out;
+        }
+        s->l1_dirty = false;
+        ret = bdrv_co_flush(bs->file);
+        if (ret < 0) {
+            goto out;
+        }
+    }
+    /* Step 5. */
+    for (uint32_t block = 0; block < s->header.refcount_clusters; block++) {
+        int64_t first = (int64_t)block * s->cluster_size / REFCOUNT_SIZE;
+
+        if (s->refcount_block_dirty[block]) {
+            ret = cow_write_table(bs, (int64_t)s->header.refcount_offset + block * s->cluster_size,
+                                  s->refcounts + first, s->cluster_size, REFCOUNT_SIZE);
+            if (ret < 0) {
+                goto out;
+            }
+            s->refcount_block_dirty[block] = false;
+        }
+    }
+    ret = bdrv_co_flush(bs->file);
+    if (ret < 0) {
+        goto out;
+    }
+    /* Step 6 (made stable by the generic layer's flush of bs->file). */
     s->header.flags &= ~COW_FLAG_DIRTY;
     ret = cow_write_header(bs);
     if (ret < 0) {
@@ -756,7 +774,8 @@ static int cow_open(BlockDriverState *bs, const char *filename, int flags, char 
     s->refcount_capacity = (int64_t)s->header.refcount_clusters * s->cluster_size / REFCOUNT_SIZE;
     s->refcounts = malloc(s->refcount_capacity * sizeof(*s->refcounts));
     s->refcount_block_dirty = calloc(s->header.refcount_clusters, sizeof(bool));
-    if (!s->l1 || !s->l2_cache || !s->refcounts || !s->refcount_block_dirty) {
+    s->l2_dirty = calloc(s->header.l1_entries, sizeof(bool));
+    if (!s->l1 || !s->l2_cache || !s->refcounts || !s->refcount_block_dirty || !s->l2_dirty) {
         ret = -ENOMEM;
         goto fail;
     }
@@ -826,6 +845,7 @@ fail:
     free(s->l2_cache);
     free(s->refcounts);
     free(s->refcount_block_dirty);
+    free(s->l2_dirty);
     free(s->backing_name);
     bdrv_close(bs->file);
     bs->file = NULL;
@@ -837,8 +857,8 @@ static void cow_close(BlockDriverState *bs)
     BDRVCowState *s = bs->opaque;
 
     if (!bs->read_only) {
-        /* Clean shutdown: refcounts written, dirty flag cleared.  A failure
-         * (e.g. injected) leaves the image dirty, which is safe. */
+        /* Clean shutdown: metadata written back, dirty flag cleared.  A
+         * failure (e.g. injected) leaves the image as a crash would: safe. */
         bdrv_flush(bs);
     }
     for (uint32_t i = 0; i < s->header.l1_entries; i++) {
@@ -848,6 +868,7 @@ static void cow_close(BlockDriverState *bs)
     free(s->l1);
     free(s->refcounts);
     free(s->refcount_block_dirty);
+    free(s->l2_dirty);
     free(s->backing_name);
 }
 
@@ -1100,7 +1121,6 @@ static int cow_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode m
             s->refcount_block_dirty[block] = true;
         }
         s->next_free_cluster = cow_end_of_allocation(s);
-        s->header_dirty_on_disk = true;
         ret = bdrv_flush(bs);
         if (ret == 0 && file_size > s->next_free_cluster * s->cluster_size) {
             ret = bdrv_truncate(bs->file, s->next_free_cluster * s->cluster_size);
