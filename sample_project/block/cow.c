@@ -345,7 +345,7 @@ static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t off
     int64_t guest_cluster = offset >> s->cluster_bits;
     int64_t cluster_start = guest_cluster << s->cluster_bits;
     int64_t in_cluster = offset - cluster_start;
-    CowAllocation allocation = { .guest_cluster = guest_cluster, .next = s->allocations };
+    CowAllocation allocation = { .guest_cluster = guest_cluster };
     uint8_t *data;
     int64_t data_offset;
     int ret;
@@ -359,6 +359,7 @@ static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t off
         return -ENOMEM;
     }
     qemu_co_queue_init(&allocation.waiters);
+    allocation.next = s->allocations;
     s->allocations = &allocation;
     qemu_co_mutex_unlock(&s->lock);
 
