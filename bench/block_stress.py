@@ -35,10 +35,10 @@ POOLS = ("on", "off")
 STRESS_LINE = re.compile(r"errors=(\d+) ops_per_sec=([0-9.]+)")
 # driver name -> (ops per run, needs an image file)
 DRIVERS = {
-    "memory": (20_000, False),
-    "memory+latency": (20_000, False),
-    "raw": (5_000, True),
-    "cow": (5_000, True),
+    "memory": (100_000, False),
+    "memory+latency": (100_000, False),
+    "raw": (10_000, True),
+    "cow": (10_000, True),
 }
 
 
