@@ -139,6 +139,48 @@ class Converter:
         self.by_label = {piece.label: piece for piece in split.pieces}
         self._declarations: dict[tuple[str, int], str] = {}
         self.tail_receivers = self._tail_receivers()
+        self.bouncing_jumps = self._bouncing_jumps()
+
+    def _bouncing_jumps(self) -> set[tuple[str, str]]:
+        """Jumps that must go through the trampoline: the back edges of a depth-first
+        search of the jump graph (calls excluded: they return to the trampoline).
+
+        Every other jump calls its piece directly.  Cutting the back edges
+        leaves no cycle of direct calls, so the C stack stays bounded at any
+        optimisation level while a loop whose body calls a coroutine (a
+        receiver jumping back to the loop head) costs no extra bounce.
+        """
+        edges: dict[str, list[str]] = {}
+        for piece in self.split.pieces:
+            targets: list[str] = []
+            for position, statement in enumerate(piece.body):
+                after_call = position > 0 and isinstance(piece.body[position - 1], CoroutineCall)
+                for node in _all_nodes(statement):
+                    if isinstance(node, c_ast.Goto) and node.name in self.by_label and not after_call:
+                        targets.append(node.name)
+            edges[piece.label] = targets
+        back: set[tuple[str, str]] = set()
+        state: dict[str, int] = {}  # 1 on the stack, 2 done
+        for root in edges:
+            if root in state:
+                continue
+            stack = [(root, iter(edges[root]))]
+            state[root] = 1
+            while stack:
+                node, successors = stack[-1]
+                advanced = False
+                for successor in successors:
+                    if state.get(successor) == 1:
+                        back.add((node, successor))
+                    elif successor not in state:
+                        state[successor] = 1
+                        stack.append((successor, iter(edges.get(successor, []))))
+                        advanced = True
+                        break
+                if not advanced:
+                    state[node] = 2
+                    stack.pop()
+        return back
 
     def _tail_receivers(self) -> set[str]:
         """Receivers made pointless by ``return g(...)``: not emitted at all."""
@@ -294,8 +336,7 @@ class Converter:
     def jump_text(self, source: Piece, label: str) -> str:
         target = self.by_label[label]
         fill = [f"cpc__j->{name} = {name};" for name in target.params]
-        forward = target.index > source.index
-        if forward:
+        if (source.label, label) not in self.bouncing_jumps:
             if not target.params:
                 return f"return {target.name}({CONT});"
             return "\n".join(
