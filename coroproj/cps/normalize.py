@@ -488,6 +488,13 @@ class Normalizer:
             self.file_scope.append(decl)
             return
         self._check_vla(decl)
+        if _has_cleanup(decl):
+            reject(
+                decl,
+                "cleanup",
+                f"'{decl.name}' has __attribute__((cleanup)): its scope ends in another piece of the "
+                "coroutine, so the cleanup cannot run where C says it does",
+            )
         hoisted_type = decl.type
         if isinstance(hoisted_type, c_ast.ArrayDecl) and hoisted_type.dim is None:
             hoisted_type = copy.deepcopy(hoisted_type)
@@ -837,6 +844,18 @@ def _rank(names: list[str]) -> int:
         if cleaned == [n for n in spelled if n != "signed"] or cleaned == spelled:
             return index
     return -1
+
+
+def _has_cleanup(decl: c_ast.Decl) -> bool:
+    """``__attribute__((cleanup(f)))`` anywhere on the declaration."""
+    for node in walk(decl):
+        if isinstance(node, c_ast.Attribute) and node.name.strip("_") == "cleanup":
+            return True
+    return any(
+        isinstance(attribute, c_ast.Attribute) and attribute.name.strip("_") == "cleanup"
+        for spec in decl.attributes or []
+        for attribute in getattr(spec, "attributes", [])
+    )
 
 
 def _anonymous_aggregate(type_node: c_ast.Node) -> bool:

@@ -127,6 +127,17 @@ void coroutine_fn f(void) {
 """,
         "unnamed struct or union type",
     ),
+    "cleanup": (
+        """
+static void release(int *p) { (void)p; }
+void coroutine_fn f(void) {
+    int fd __attribute__((cleanup(release))) = 3;   /* MARK */
+    qemu_coroutine_yield();
+    (void)fd;
+}
+""",
+        "cleanup",
+    ),
     "return-local-address": (
         """
 int *coroutine_fn f(void) {
