@@ -495,7 +495,7 @@ class Normalizer:
                 f"'{decl.name}' has __attribute__((cleanup)): its scope ends in another piece of the "
                 "coroutine, so the cleanup cannot run where C says it does",
             )
-        hoisted_type = decl.type
+        hoisted_type = self._without_typeof(decl)
         if isinstance(hoisted_type, c_ast.ArrayDecl) and hoisted_type.dim is None:
             hoisted_type = copy.deepcopy(hoisted_type)
             hoisted_type.dim = self._implicit_dimension(decl)
@@ -532,6 +532,24 @@ class Normalizer:
         prefix, value = self._lower_expr(decl.init)
         out += prefix
         out.append(c_ast.Assignment("=", target, value, decl.coord))
+
+    def _without_typeof(self, decl: c_ast.Decl) -> c_ast.Node:
+        """The declared type with a ``__typeof__(expr)`` base replaced by the type it names.
+
+        The hoisted variable travels in frame structs at file scope, where the
+        expression's variables are not in scope (and a coroutine call in it
+        would have the translated function type).
+        """
+        node = decl.type
+        if not any(isinstance(sub, c_ast.TypeOf) for sub in walk(node)):
+            return node
+        if isinstance(node, c_ast.TypeDecl) and isinstance(node.type, c_ast.TypeOf):
+            operand = node.type.expr
+            named = operand.type if isinstance(operand, c_ast.Typename) else self.env.type_of(operand)
+            if named is not None and not any(isinstance(sub, c_ast.TypeOf) for sub in walk(named)):
+                return named
+        reject(decl, "unsupported", f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
+               "cannot resolve); declare it with the type it names")
 
     def _check_vla(self, decl: c_ast.Decl) -> None:
         node = decl.type
