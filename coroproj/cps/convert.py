@@ -140,6 +140,25 @@ class Converter:
         self._declarations: dict[tuple[str, int], str] = {}
         self.tail_receivers = self._tail_receivers()
         self.bouncing_jumps = self._bouncing_jumps()
+        self.receiver_alias = self._empty_receivers()
+
+    def _empty_receivers(self) -> dict[str, str]:
+        """Receivers of void calls that would only jump on: the piece jumped to
+        receives instead (same live variables, no result slot), and the empty
+        piece is not emitted."""
+        alias: dict[str, str] = {}
+        for piece in self.split.pieces:
+            for statement, following in zip(piece.body, piece.body[1:], strict=False):
+                if not (isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto)):
+                    continue
+                receiver = self.by_label[following.name]
+                if receiver.label in self.tail_receivers or not is_void(statement.functype.type, self.unit.env):
+                    continue
+                if len(receiver.body) == 1 and isinstance(receiver.body[0], c_ast.Goto):
+                    target = self.by_label.get(receiver.body[0].name)
+                    if target is not None and target is not receiver and target.params == receiver.params:
+                        alias[receiver.label] = target.label
+        return alias
 
     def _bouncing_jumps(self) -> set[tuple[str, str]]:
         """Jumps that must go through the trampoline: the back edges of a depth-first
@@ -378,7 +397,7 @@ class Converter:
         return mine == theirs
 
     def call_text(self, piece: Piece, call: CoroutineCall, receiver_label: str) -> str:
-        receiver = self.by_label[receiver_label]
+        receiver = self.by_label[self.receiver_alias.get(receiver_label, receiver_label)]
         lines: list[str] = []
         if not self._is_tail_call(call, receiver):
             if self.has_frame_struct(receiver):
@@ -447,7 +466,8 @@ def convert(split: SplitFunction, unit: Unit) -> str:
             moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
         )
         out.append(_line_of(moved) + generator.visit(moved) + ";")
-    pieces = [piece for piece in split.pieces if piece.label not in converter.tail_receivers]
+    skipped = converter.tail_receivers | set(converter.receiver_alias)
+    pieces = [piece for piece in split.pieces if piece.label not in skipped]
     for piece in pieces[1:]:
         struct = converter.frame_struct(piece)
         if struct is not None:

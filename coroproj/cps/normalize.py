@@ -123,6 +123,9 @@ class Normalizer:
         return items[-1].coord if items else self.definition.body.coord
 
     def _parameters(self) -> list[c_ast.Decl]:
+        if self.definition.param_decls:
+            reject(self.definition, "unsupported",
+                   f"old-style (K&R) definition of coroutine function '{self.name}'; write a prototype")
         params: list[c_ast.Decl] = []
         args = self.functype.args
         for param in args.params if args is not None else ():
