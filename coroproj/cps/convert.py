@@ -152,7 +152,9 @@ class Converter:
                 if not (isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto)):
                     continue
                 receiver = self.by_label[following.name]
-                if receiver.label in self.tail_receivers or not is_void(statement.functype.type, self.unit.env):
+                if receiver.label in self.tail_receivers or not is_void(
+                    statement.functype.type, self.unit.env
+                ):
                     continue
                 if len(receiver.body) == 1 and isinstance(receiver.body[0], c_ast.Goto):
                     target = self.by_label.get(receiver.body[0].name)

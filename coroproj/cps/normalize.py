@@ -124,8 +124,11 @@ class Normalizer:
 
     def _parameters(self) -> list[c_ast.Decl]:
         if self.definition.param_decls:
-            reject(self.definition, "unsupported",
-                   f"old-style (K&R) definition of coroutine function '{self.name}'; write a prototype")
+            reject(
+                self.definition,
+                "unsupported",
+                f"old-style (K&R) definition of coroutine function '{self.name}'; write a prototype",
+            )
         params: list[c_ast.Decl] = []
         args = self.functype.args
         for param in args.params if args is not None else ():
@@ -551,8 +554,12 @@ class Normalizer:
             named = operand.type if isinstance(operand, c_ast.Typename) else self.env.type_of(operand)
             if named is not None and not any(isinstance(sub, c_ast.TypeOf) for sub in walk(named)):
                 return named
-        reject(decl, "unsupported", f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
-               "cannot resolve); declare it with the type it names")
+        reject(
+            decl,
+            "unsupported",
+            f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
+            "cannot resolve); declare it with the type it names",
+        )
 
     def _check_vla(self, decl: c_ast.Decl) -> None:
         node = decl.type
