@@ -31,6 +31,7 @@ from coroproj.cps.common import (
     innermost_typedecl,
     is_void,
     parameter_types,
+    reject,
     set_child,
     type_text,
 )
@@ -419,8 +420,6 @@ class Converter:
         types = parameter_types(call.functype, self.unit.env)
         args = list(expression.args.exprs) if expression.args is not None else []
         if len(args) != len(types):
-            from coroproj.cps.common import reject
-
             reject(
                 call.call,
                 "unsupported",

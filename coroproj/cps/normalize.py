@@ -212,8 +212,7 @@ class Normalizer:
             if isinstance(node, c_ast.TypeOf):
                 self._rename(node.expr, scopes)
                 return
-            if isinstance(node, c_ast.FuncDecl):
-                pass  # prototype-scope parameter names are not locals
+            # (prototype-scope parameter names inside a FuncDecl are not locals)
             node = getattr(node, "type", None)
             if not isinstance(node, c_ast.Node):
                 return
