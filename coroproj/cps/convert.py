@@ -41,6 +41,9 @@ from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import Kind, kinds_of
 from coroproj.frontend.typing import TypeEnv
 
+RESULT_SLOT = "cpc__result"
+"""The receiver's last field (never a user's variable name: those travel too)."""
+
 
 class RawStatement(gnu_ast.GnuNode):
     """Generated C text standing for one statement."""
@@ -241,7 +244,7 @@ class Converter:
         fields = [self._decl_text(name, self.variables[name].type) + ";" for name in piece.params]
         result = self._result_type(piece)
         if result is not None:
-            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text("result", result) + ";")
+            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text(RESULT_SLOT, result) + ";")
         if not fields:
             return None
         return f"struct {self.struct_name(piece)} {{ " + " ".join(fields) + " };"
@@ -284,9 +287,8 @@ class Converter:
                     lines.append(self._decl_text(name, self.variables[name].type) + f" = cpc__a->{name};")
                     copied.add(name)
                 if piece.receives is not None and piece.receives in used:
-                    lines.append(
-                        self._decl_text(piece.receives, self._result_type(piece)) + " = cpc__a->result;"
-                    )
+                    received = self._decl_text(piece.receives, self._result_type(piece))
+                    lines.append(f"{received} = cpc__a->{RESULT_SLOT};")
                     copied.add(piece.receives)
                 if not piece.params and (piece.receives is None or piece.receives not in used):
                     lines.append("(void)cpc__a;")

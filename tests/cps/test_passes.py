@@ -165,7 +165,7 @@ def test_convert_pushes_receiver_then_callee_and_uses_the_alignment_macro() -> N
     receiver = text.index("cpc_push_frame(&cpc__k, sizeof *cpc__r, f__p1)")
     callee = text.index("cpc_push_frame(&cpc__k, sizeof *cpc__c, get)")
     assert receiver < callee
-    assert "_Alignas(CPC_ALIGN) int result;" in text
+    assert "_Alignas(CPC_ALIGN) int cpc__result;" in text
     assert "CPC_RETURN(cpc__k, long, (r * 2));" in text
 
 

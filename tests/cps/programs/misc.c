@@ -61,6 +61,9 @@ static void coroutine_fn entry(void *opaque)
     printf("io %d\n", do_io(12, 4));
     printf("io %d\n", do_io(-1, 4));
     printf("io %d\n", do_io(2, -4));
+    int result = check(7);          /* named like the receiver's result slot */
+    int more = check(result);
+    printf("result %d %d\n", result, more);
     finished = 1;
 }
 
