@@ -217,3 +217,26 @@ def test_normalize_rejects_an_old_style_definition() -> None:
     with pytest.raises(SourceError) as caught:
         _function("int coroutine_fn f(a) int a; { return get(a); }")
     assert caught.value.check == "cps-unsupported"
+
+
+def test_benchmark_coroutines_translate_to_the_minimal_pieces() -> None:
+    # The shapes bench/cpc_runtime_micro.c writes by hand: the runtime
+    # benchmarks only hold for translated code if the translator matches them.
+    unit = _unit("""
+void coroutine_fn perf_yield_loop(void *opaque) {
+    unsigned long *remaining = opaque;
+    while (*remaining > 0) { (*remaining)--; qemu_coroutine_yield(); }
+}
+void coroutine_fn perf_suspend_once(void *opaque) { (void)opaque; qemu_coroutine_yield(); }
+void coroutine_fn perf_empty(void *opaque) { (void)opaque; }
+""")
+    texts = {}
+    for ext in unit.ast.ext:
+        if isinstance(ext, c_ast.FuncDef):
+            texts[ext.decl.name] = convert(lift(split(box(normalize(unit, ext), unit))), unit)
+    loop = texts["perf_yield_loop"]
+    assert loop.count("static cpc_cont *perf_yield_loop__p") == 2  # one prototype, one definition
+    assert "cpc_push_frame(&cpc__k, sizeof *cpc__r, perf_yield_loop__p1);" in loop
+    assert "__p" not in texts["perf_suspend_once"]
+    assert texts["perf_suspend_once"].count("cpc_push_frame") == 1
+    assert "cpc_push" not in texts["perf_empty"]
