@@ -7,6 +7,7 @@ pass that broke.
 
 from __future__ import annotations
 
+import pytest
 from pycparser import c_ast
 
 from coroproj.cps.box import box, boxed_variables
@@ -17,6 +18,7 @@ from coroproj.cps.lift import lift
 from coroproj.cps.normalize import normalize
 from coroproj.cps.split import split
 from coroproj.cps.validate import validate
+from coroproj.errors import SourceError
 from coroproj.frontend.unit import parse_unit_text
 
 PRELUDE = """
@@ -210,10 +212,6 @@ void coroutine_fn f(unsigned *counter) {
 
 
 def test_normalize_rejects_an_old_style_definition() -> None:
-    import pytest
-
-    from coroproj.errors import SourceError
-
     with pytest.raises(SourceError) as caught:
         _function("int coroutine_fn f(a) int a; { return get(a); }")
     assert caught.value.check == "cps-unsupported"
