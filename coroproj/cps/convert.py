@@ -465,6 +465,10 @@ def convert(split: SplitFunction, unit: Unit) -> str:
     out: list[str] = []
     generator = ConvertGenerator()
     for moved in function.file_scope:
+        if isinstance(moved, c_ast.Decl) and is_coroutine_decl(moved, unit):
+            # a block-scope prototype of a coroutine function
+            out.append(_line_of(moved) + f"cpc_cont *{moved.name}(cpc_cont *{CONT});")
+            continue
         moved = runtime_type(
             moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
         )

@@ -56,7 +56,9 @@ int finished;
 
 static void coroutine_fn entry(void *opaque)
 {
+    int coroutine_fn later(int);    /* a block-scope prototype */
     (void)opaque;
+    printf("later %d\n", later(4));
     printf("io %d\n", do_io(3, 4));
     printf("io %d\n", do_io(12, 4));
     printf("io %d\n", do_io(-1, 4));
@@ -65,6 +67,12 @@ static void coroutine_fn entry(void *opaque)
     int more = check(result);
     printf("result %d %d\n", result, more);
     finished = 1;
+}
+
+int coroutine_fn later(int v)
+{
+    qemu_coroutine_yield();
+    return v * 10;
 }
 
 int main(void)
