@@ -69,6 +69,11 @@ static void coroutine_fn entry(void *opaque)
     finished = 1;
 }
 
+void coroutine_fn entry_alias(void *opaque)
+{
+    entry(opaque);
+}
+
 int coroutine_fn later(int v)
 {
     qemu_coroutine_yield();
@@ -77,7 +82,8 @@ int coroutine_fn later(int v)
 
 int main(void)
 {
-    Coroutine *co = qemu_coroutine_create(entry);
+    void coroutine_fn entry_alias(void *);   /* block-scope prototype in native code */
+    Coroutine *co = qemu_coroutine_create(entry_alias);
     int entries = 0;
 
     while (!finished) {
