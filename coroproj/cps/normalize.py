@@ -295,6 +295,8 @@ class Normalizer:
     def _lower_statement(self, stmt: c_ast.Node | None, out: list[c_ast.Node]) -> None:
         if stmt is None or isinstance(stmt, c_ast.EmptyStatement):
             return
+        if isinstance(stmt, c_ast.FuncDef):
+            reject(stmt, "unsupported", "nested function in a coroutine function (its frame would be split)")
         if isinstance(stmt, c_ast.Decl):
             self._hoist(stmt, out)
             return
