@@ -252,7 +252,7 @@ def test_an_unforeseen_failure_is_a_located_diagnostic_not_a_traceback(
         raise ValueError("shape never seen")
 
     monkeypatch.setattr(pipeline, "split", broken)
-    source, _ = _write(tmp_path, "void coroutine_fn f(void) {\n    qemu_coroutine_yield();\n}\n")
+    source, _ = _write(tmp_path, "void coroutine_fn f(void) {  /* MARK */\n    qemu_coroutine_yield();\n}\n")
     with pytest.raises(SourceError) as caught:
         translate_file(source)
     assert caught.value.check == "cps-internal"
