@@ -268,7 +268,12 @@ def test_cow_image_survives_a_killed_writer(tools: Tools) -> None:
     )
     assert writer.stderr is not None
     assert "workers starting" in writer.stderr.readline()
-    time.sleep(0.5)
+    # Kill it once it has allocated a good number of clusters (however busy the machine is).
+    image = tools.workdir / "top.cow"
+    created_size = image.stat().st_size
+    deadline = time.monotonic() + 30
+    while image.stat().st_size < created_size + 64 * 4096 and time.monotonic() < deadline:
+        time.sleep(0.01)
     writer.kill()
     writer.stderr.close()
     assert writer.wait(timeout=TIMEOUT_SECONDS) == -signal.SIGKILL  # it was still running
