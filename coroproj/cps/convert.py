@@ -137,6 +137,7 @@ class Converter:
         self.variables = self.function.variables()
         self.generator = ConvertGenerator()
         self.by_label = {piece.label: piece for piece in split.pieces}
+        self._declarations: dict[tuple[str, int], str] = {}
         self.tail_receivers = self._tail_receivers()
 
     def _tail_receivers(self) -> set[str]:
@@ -171,7 +172,12 @@ class Converter:
         return f"{piece.name}__args"
 
     def _decl_text(self, name: str, type_node: c_ast.Node) -> str:
-        return self.generator.visit(declaration(name, runtime_type(type_node, self.unit)))
+        key = (name, id(type_node))
+        text = self._declarations.get(key)
+        if text is None:
+            text = self.generator.visit(declaration(name, runtime_type(type_node, self.unit)))
+            self._declarations[key] = text
+        return text
 
     def _result_type(self, piece: Piece) -> c_ast.Node | None:
         if piece.receives is None:
@@ -202,13 +208,13 @@ class Converter:
     # statements
     def piece_text(self, piece: Piece) -> str:
         lines: list[str] = []
-        body = [copy.deepcopy(statement) for statement in piece.body]
+        body = piece.body  # converted in place: each statement belongs to this piece only
         used = set()
         for statement in body:
             part = statement.call if isinstance(statement, CoroutineCall) else statement
             used |= referenced(part, set(self.variables), evaluated_only=False)
             for node in _all_nodes(statement):
-                if isinstance(node, c_ast.Goto):
+                if isinstance(node, c_ast.Goto) and node.name in self.by_label:
                     used |= set(self.by_label[node.name].params)
         if piece.index == 0:
             entry_struct = self.entry_args_struct()
@@ -238,7 +244,12 @@ class Converter:
             if name in used and name not in copied:
                 # Zeroed: a variable written only in part (a field) before a
                 # split travels whole; no indeterminate bytes are copied.
-                lines.append(self._decl_text(name, self.variables[name].type) + " = { 0 };")
+                # Unused attribute: a temporary may be set in a piece and dead after it.
+                lines.append(
+                    "__attribute__((unused)) "
+                    + self._decl_text(name, self.variables[name].type)
+                    + " = { 0 };"
+                )
         out = [*lines]
         index = 0
         while index < len(body):
@@ -264,8 +275,10 @@ class Converter:
         statement = self._types_in_statement(statement)
         if isinstance(statement, c_ast.Return):
             return self.return_text(statement)
-        if isinstance(statement, c_ast.Goto):
-            return self.jump_text(piece, statement.name)
+        if isinstance(statement, c_ast.Goto) and statement.name in self.by_label:
+            return "{\n" + _indent(self.jump_text(piece, statement.name)) + "\n}"
+        if isinstance(statement, c_ast.Label):
+            return f"{statement.name}:;"
         statement = self._replace_gotos(piece, statement)
         return self.generator._generate_stmt(statement).rstrip("\n")
 
@@ -275,7 +288,7 @@ class Converter:
     def _replace_gotos(self, piece: Piece, node: c_ast.Node) -> c_ast.Node:
         for current in _all_nodes(node):
             for slot, child in current.children():
-                if isinstance(child, c_ast.Goto):
+                if isinstance(child, c_ast.Goto) and child.name in self.by_label:
                     set_child(
                         current,
                         slot,
@@ -287,8 +300,10 @@ class Converter:
         if statement.expr is None or not self.function.returns_value:
             return f"return {CONT};"
         rtype = type_text(runtime_type(self.function.return_type, self.unit))
+        if "," in rtype:  # protect the commas of a function pointer type from the macro
+            rtype = f"__typeof__({rtype})"
         value = self.generator.visit(statement.expr)
-        return f"CPC_RETURN({CONT}, {rtype}, {value});"
+        return f"CPC_RETURN({CONT}, {rtype}, ({value}));"
 
     def jump_text(self, source: Piece, label: str) -> str:
         target = self.by_label[label]
@@ -314,6 +329,10 @@ class Converter:
                 f"return {CONT};",
             ]
         )
+
+    def _expression(self, expr: c_ast.Node) -> str:
+        text = self.generator.visit(expr)
+        return f"({text})" if isinstance(expr, c_ast.ExprList) else text
 
     def _is_tail_call(self, call: CoroutineCall, receiver: Piece) -> bool:
         """``return g(...)``: the receiver would only hand the result on."""
@@ -364,7 +383,7 @@ class Converter:
             struct = args_struct_text(types, self.unit)
             lines.append(f"{struct} *cpc__c = cpc_push_frame(&{CONT}, sizeof *cpc__c, {callee});")
             for position, arg in enumerate(args):
-                lines.append(f"cpc__c->a{position} = {self.generator.visit(arg)};")
+                lines.append(f"cpc__c->a{position} = {self._expression(arg)};")
         else:
             lines.append(f"cpc_push_frame(&{CONT}, 0, {callee});")
         lines.append(f"return {CONT};")
