@@ -139,7 +139,7 @@ class Program:
         queue = deque(sorted(self.roots))
         while queue:
             node = queue.popleft()
-            if node not in self.roots and self._is_barrier(node):
+            if node not in self.roots and self.is_barrier(node):
                 continue
             for caller, _, data in sorted(
                 self.graph.in_edges(node, data=True), key=lambda e: _call_order(e[2]["call"])
@@ -149,7 +149,8 @@ class Program:
                     queue.append(caller)
         return next_hop
 
-    def _is_barrier(self, symbol: str) -> bool:
+    def is_barrier(self, symbol: str) -> bool:
+        """Blocking or mixed by declaration: inference does not propagate through it."""
         kinds = self.functions[symbol].kinds
         return (BLOCKING in kinds or MIXED in kinds) and COROUTINE not in kinds
 

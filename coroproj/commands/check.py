@@ -20,8 +20,10 @@ from rich.console import Console
 from rich.table import Table
 
 from coroproj import __version__
+from coroproj.analysis.file_order import dependency_order, file_dependency_graph, per_file_fixpoint
 from coroproj.analysis.findings import CHECKS
 from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED
+from coroproj.analysis.pipeline import Analysis
 from coroproj.commands.inputs import Inputs, add_input_arguments, inputs_from_args
 from coroproj.report.dot import annotated_graph, to_dot
 from coroproj.report.text import format_finding, format_findings
@@ -117,6 +119,18 @@ def statistics(inputs: Inputs) -> dict[str, object]:
         "inferred_coroutine": sum(program.should_be_coroutine(f.symbol) for f in defined),
         "findings": {k: v for k, v in counts.items() if v},
         "suppressed": suppressed,
+        "files": file_statistics(analysis),
+    }
+
+
+def file_statistics(analysis: Analysis) -> dict[str, int]:
+    """How the units depend on each other, and what a per-file tool would pay for it."""
+    groups = dependency_order(file_dependency_graph(analysis.summaries))
+    per_file = per_file_fixpoint(analysis.program, analysis.summaries)
+    return {
+        "dependency_groups": len(groups),
+        "largest_cycle": max((len(g) for g in groups if len(g) > 1), default=0),
+        "per_file_analyses": per_file.rounds,
     }
 
 
@@ -167,4 +181,9 @@ def summary_table(inputs: Inputs) -> Table:
         table.add_row(f"findings: {check}", str(count))
     if stats["suppressed"]:
         table.add_row("suppressed", str(stats["suppressed"]))
+    files = stats["files"]
+    assert isinstance(files, dict)
+    table.add_row("file dependency groups (largest cycle)",
+                  f"{files['dependency_groups']} ({files['largest_cycle']})")
+    table.add_row("  unit analyses a per-file tool needs", str(files["per_file_analyses"]))
     return table

@@ -9,7 +9,10 @@ removes spurious annotations only with ``--remove-spurious``.  Only files
 inside the project root are edited; spots that cannot be found for sure
 (a declaration made by a macro, for instance) are listed, not guessed at.
 The edited tree is checked again: if an edit did not have its effect,
-every file is put back as it was.  PATHS restrict which findings are fixed.
+every file is put back as it was; an edit that had it but broke something
+else (a cast that now drops the annotation, a native callback stored in a
+type that now has it) is left out and listed, and fix starts over without
+it.  PATHS restrict which findings are fixed.
 
 When edits make more findings fixable (a function now annotated has
 callers), writing goes on round after round to the fixpoint, re-checking
@@ -33,18 +36,18 @@ from coroproj.analysis.findings import Finding
 from coroproj.commands.inputs import Inputs, add_input_arguments, inputs_from_args
 from coroproj.errors import UserError
 from coroproj.fix.apply import Transaction, edited_texts, unified_diff
-from coroproj.fix.plan import Plan, Refusal, merged, plan_fixes
+from coroproj.fix.plan import Edit, Plan, Refusal, merged, plan_fixes
 from coroproj.fix.predict import predicted_analysis
 from coroproj.project.discover import find_project_root
 from coroproj.report.text import format_finding
 
 # Each round's edits can make new findings fixable (a function annotated in
-# round 1 is stored in a native pointer: its type needs the annotation too).
+# round 1 becomes a root: its callers need the annotation in round 2).
 MAX_ROUNDS = 5
-# Findings an edit must never introduce: the edit broke something.
-# Functions excluded (and listed) before fix gives up and just rolls back.
+# Edits left out (and listed) for breaking something, before fix gives up and just rolls back.
 MAX_EXCLUDED = 20
 _POINTER_SOURCE = re.compile(r"'([^']*)' is a ")
+# Findings an edit must never introduce: the edit broke something.
 _BROKEN_BY_EDIT = frozenset({"parse-error", "pointer-mismatch", "proto-mismatch", "conflict",
                              "misplaced-annotation"})
 
@@ -132,13 +135,13 @@ def _attempt(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan,
     outcome = FixOutcome()
     transaction = Transaction()
     changed: set[Path] = set()
-    subjects: set[str] = set()
+    edits: list[Edit] = []
     for _round in range(MAX_ROUNDS):
         outcome.refusals.extend(r for r in plan.refusals if r not in outcome.refusals)
         if not plan.edits:
             break
         changed.update(plan.files())
-        subjects.update(edit.subject for edit in plan.edits)
+        edits.extend(plan.edits)
         outcome.edits += len(plan.edits)
         try:
             transaction.write(edited_texts(plan.sources, plan.edits), plan.sources)
@@ -154,20 +157,21 @@ def _attempt(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan,
         except BaseException:  # interrupted: never leave the tree half-edited
             transaction.rollback()
             raise
-        problem, culprit = _verify(plan, inputs, after)
+        problem, suspects = _verify(plan, inputs, after)
         if problem is not None:
             transaction.rollback()
             outcome.rolled_back = problem
             outcome.edits, changed = 0, set()
-            return outcome, culprit if culprit in subjects else None
+            subjects = {edit.subject for edit in edits}
+            return outcome, next((s for s in _suspects(suspects, edits) if s in subjects), None)
         inputs = after
         plan = _plan(inputs, root, args, excluded)
     outcome.changed_files = sorted(changed)
     return outcome, None
 
 
-def _verify(plan: Plan, before: Inputs, after: Inputs) -> tuple[str | None, str | None]:
-    """Why the edits did not have their intended effect, and the function to blame; or None."""
+def _verify(plan: Plan, before: Inputs, after: Inputs) -> tuple[str | None, Finding | None]:
+    """Why the edits did not have their intended effect, and the finding they caused; or None."""
     if after.analysis.failures:
         return "after the edits: " + format_finding(after.analysis.failures[0]).splitlines()[0], None
     remaining = {f.fingerprint: f for f in after.analysis.findings if not f.suppressed}
@@ -178,16 +182,28 @@ def _verify(plan: Plan, before: Inputs, after: Inputs) -> tuple[str | None, str 
     previous = {f.fingerprint for f in before.analysis.findings}
     for fingerprint, finding in remaining.items():
         if fingerprint not in previous and finding.check in _BROKEN_BY_EDIT:
-            return f"the edits introduced: {_one_line(finding)}", _blamed(finding)
+            return f"the edits introduced: {_one_line(finding)}", finding
     return None, None
 
 
-def _blamed(finding: Finding) -> str | None:
-    """The function whose new annotation a finding is about."""
-    if finding.check == "pointer-mismatch":
-        match = _POINTER_SOURCE.search(finding.message)
-        return match.group(1).strip("&*() ") if match else None
-    return finding.function or None
+def _suspects(finding: Finding | None, edits: list[Edit]) -> list[str]:
+    """The subjects of the edits a new finding can be blamed on, most likely first.
+
+    A pointer mismatch names the function stored; its note says where the
+    pointer's function type is declared, which may be a type fix just edited.
+    """
+    if finding is None:
+        return []
+    if finding.check != "pointer-mismatch":
+        return [finding.function] if finding.function else []
+    suspects = []
+    match = _POINTER_SOURCE.search(finding.message)
+    if match:
+        suspects.append(match.group(1).strip("&*() "))
+    for note in finding.notes:
+        place = (Path(os.path.realpath(note.file)), note.line)
+        suspects.extend(e.subject for e in edits if not e.change and (e.file, e.line) == place)
+    return suspects
 
 
 def _one_line(finding: Finding) -> str:

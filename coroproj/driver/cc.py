@@ -98,6 +98,7 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
         source_name=source,
         need_cont=sorted(NEED_CONT_FUNCTIONS),
         yield_name=YIELD_FUNCTION,
+        extra_annotations=unit.extra_annotations,
     )
     digest = hashlib.sha256(source.encode()).hexdigest()[:8]
     path = scratch / f"{Path(source).stem}.{digest}.cps.c"
@@ -148,5 +149,7 @@ def main(argv: list[str], backend: str) -> int:
     try:
         return run_cc(argv, backend)
     except SourceError as error:
+        # A unit the translator rejects: the one-line diagnostic, status 2
+        # (like every coroproj error), never a traceback.
         print(str(error), file=sys.stderr)
-        return 1
+        return error.exit_status

@@ -287,6 +287,10 @@ class Planner:
             self._refuse(where.file, where.line, name,
                          f"'{self.macro}' is written here but the analysis does not see it")
             return
+        if name in self.excluded:
+            self._refuse(where.file, where.line, name,
+                         f"annotating it would break something else: {self.excluded[name]}")
+            return
         self._insert(source, offset, f"add {self.macro} to the function type of '{name}'", name)
 
     def _function_named(self, name: str, used_in: str) -> Function | None:

@@ -358,3 +358,20 @@ def test_write_failure_rolls_back_the_files_already_written(
     assert fix(tree) == 2
     assert "rolled back, no file changed: cannot write" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_type_shared_with_native_callbacks_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Giving Callback the annotation would make plain_cb's registration wrong: listed, not made.
+    text = ('#include "compiler.h"\ntypedef void (*Callback)(void);\nvoid register_cb(Callback cb);\n'
+            "static void coroutine_fn co_cb(void) { qemu_coroutine_yield(); }\n"
+            "static void plain_cb(void) { }\n"
+            "void setup(void) { register_cb(co_cb); register_cb(plain_cb); }\n")
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    capsys.readouterr()
+    assert fix(root) == 1
+    assert (root / "t.c").read_text() == text
+    err = capsys.readouterr().err
+    assert "t.c:2: note: not fixed: 'Callback': annotating it would break something else:" in err
+    assert "'plain_cb' is a native function" in err

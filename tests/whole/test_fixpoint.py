@@ -31,6 +31,23 @@ def test_chain_across_three_files_and_header_reported_once(tmp_path: Path, corop
         ("b_step", "c_wait", "b.c"),
         ("c_wait", "qemu_coroutine_yield", "c.c"),
     ]
+    # a -> b -> c: three groups, no cycle; a per-file tool would analyse each once, callees first.
+    assert data["summary"]["files"] == {"dependency_groups": 3, "largest_cycle": 0, "per_file_analyses": 3}
+
+
+def test_cycle_of_units_is_one_group_a_per_file_tool_revisits(tmp_path: Path, coroproj_json) -> None:
+    root = make_tree(
+        tmp_path,
+        {
+            "p.c": '#include "compiler.h"\nvoid q(int n);\nvoid p(int n) { if (n) q(n - 1); }\n',
+            "q.c": '#include "compiler.h"\nvoid p(int n);\n'
+            "void q(int n) { if (n) p(n - 1); else qemu_coroutine_yield(); }\n",
+        },
+    )
+    _, data = coroproj_json("-q", cwd=root)
+    files = data["summary"]["files"]
+    assert (files["dependency_groups"], files["largest_cycle"]) == (1, 2)
+    assert files["per_file_analyses"] > 2
 
 
 def test_cycle_between_two_files_converges(tmp_path: Path, coroproj_json) -> None:
