@@ -11,7 +11,7 @@ ratio to ucontext measured in the same run of this script:
 - ``raw`` / ``cow``: a file (and an overlay on a file) on the scratch directory, I/O through the
   thread pool.
 
-    python3 bench/block_stress.py [--runs 5] [--workers 500] [--json FILE] [--no-build]
+    python3 bench/block_stress.py [--runs 5] [--workers 500] [--json FILE] [--no-build] [--quick]
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ POOLS = ("on", "off")
 STRESS_LINE = re.compile(r"errors=(\d+) ops_per_sec=([0-9.]+)")
 # driver name -> (ops per run, needs an image file)
 DRIVERS = {
-    "memory": (20_000, False),
-    "memory+latency": (20_000, False),
-    "raw": (5_000, True),
-    "cow": (5_000, True),
+    "memory": (100_000, False),
+    "memory+latency": (100_000, False),
+    "raw": (10_000, True),
+    "cow": (10_000, True),
 }
 
 
@@ -76,8 +76,8 @@ def image_arguments(tools: Path, driver: str, scratch: Path) -> list[str]:
     return ["-f", "cow", str(scratch / "top.cow")]
 
 
-def run_stress(tools: Path, driver: str, pool: str, workers: int, scratch: Path) -> float:
-    ops, _ = DRIVERS[driver]
+def run_stress(tools: Path, driver: str, pool: str, workers: int, scratch: Path, scale: float) -> float:
+    ops = max(workers, int(DRIVERS[driver][0] * scale))
     command = [
         str(tools / "sample-io"),
         *image_arguments(tools, driver, scratch),
@@ -104,6 +104,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=500)
     parser.add_argument("--json", type=Path, help="also write the medians and samples here")
     parser.add_argument("--no-build", action="store_true", help="only use backends already built")
+    parser.add_argument("--quick", action="store_true", help="a twentieth of the operations (a smoke run)")
     args = parser.parse_args()
 
     results: dict[str, dict[str, dict[str, list[float]]]] = {}
@@ -119,7 +120,11 @@ def main() -> int:
                         tools = built[backend]
                         assert tools is not None
                         samples = results.setdefault(backend, {}).setdefault(driver, {}).setdefault(pool, [])
-                        samples.append(run_stress(tools, driver, pool, args.workers, scratch))
+                        samples.append(
+                            run_stress(
+                                tools, driver, pool, args.workers, scratch, 0.05 if args.quick else 1.0
+                            )
+                        )
 
     medians = {
         backend: {

@@ -177,10 +177,10 @@ BlockDriverState *bdrv_open(const char *filename, const char *fmt, int flags, ch
         }
     }
 
-    bs = calloc(1, sizeof(*bs));
+    bs = qemu_mallocz(sizeof(*bs));
     bs->drv = drv;
-    bs->opaque = calloc(1, drv->instance_size ? drv->instance_size : 1);
-    bs->filename = strdup(filename);
+    bs->opaque = qemu_mallocz(drv->instance_size ? drv->instance_size : 1);
+    bs->filename = qemu_strdup(filename);
     bs->open_flags = flags;
     bs->read_only = !(flags & BDRV_O_RDWR);
     bs->growable = flags & BDRV_O_GROWABLE;
@@ -687,7 +687,7 @@ static void coroutine_fn aio_request_entry(void *opaque)
 static void aio_start(SyncOp op, BlockDriverState *bs, int64_t offset, int64_t bytes, void *buf,
                       BlockCompletionFunc *cb, void *opaque)
 {
-    AioRequest *req = malloc(sizeof(*req));
+    AioRequest *req = qemu_malloc(sizeof(*req));
     Coroutine *co = qemu_coroutine_create(aio_request_entry);
 
     *req = (AioRequest){

@@ -7,34 +7,41 @@
  * allocates one at the end of the image, copies the rest of the cluster from
  * the backing file (copy-on-write) and links it into the tables.
  *
- * Locking.  The L1 table, the cached L2 tables, the in-memory refcounts and
- * the allocation pointer are protected by s->lock, a CoMutex held across the
- * whole allocation of a cluster — its I/O included, so that a second writer
- * to the same cluster waits and then finds it allocated.  Reads and writes of
- * already allocated clusters take the lock only for the lookup: a data
- * cluster, once linked, never moves.
+ * Locking.  The L1 table, the cached L2 tables, the in-memory refcounts, the
+ * allocation pointer and the list of allocations in flight are protected by
+ * s->lock, a CoMutex.  An allocating write takes its host cluster under the
+ * lock, drops it to read the backing data and write the data cluster, and
+ * takes it again to link the cluster into the tables; meanwhile a second
+ * writer to the same guest cluster waits on the allocation's CoQueue and then
+ * finds the cluster allocated.  Reads and writes of allocated clusters take
+ * the lock only for the lookup: a data cluster, once linked, never moves.
+ * A read of a cluster being allocated reads the backing file, which is what
+ * the new cluster holds outside the range being written.
+ *
+ * Metadata is written back, like a disk's write cache: an allocation
+ * updates the tables and refcounts in memory only (reads see it at once), and
+ * cow_co_flush writes them out.  A write that completed but was not flushed
+ * may be lost in a crash, as on any disk with a cache; a flushed one may not.
  *
  * Crash consistency.  The refcounts are lazy, like qcow2's lazy_refcounts:
- * the tables are the truth, the refcount table is state derived from them
- * and written back at flush time.  The order of the writes is:
+ * the tables are the truth, the refcount table is state derived from them,
+ * and the header's COW_FLAG_DIRTY says the refcounts on disk may lag the
+ * tables (whoever opens such an image rebuilds them from the tables).  The
+ * order of the writes, each step stable on disk (flushed) before the next:
  *
- *   0. before the first allocation since the image was last clean: set
- *      COW_FLAG_DIRTY in the header and flush.  From then on the refcounts
- *      on disk may be out of date, and whoever opens the image rebuilds them;
- *   1. write the data cluster (the whole cluster, backing data merged in);
- *   2. write the L2 table: a new L2 table is written whole, with its entry
- *      already set, or the single 8-byte entry of an existing one is updated;
- *   3. for a new L2 table: write its L1 entry;
- *   then, in cow_co_flush:
- *   4. flush the file, so that data and tables are stable;
- *   5. write the refcount table blocks that changed, flush;
- *   6. clear COW_FLAG_DIRTY in the header, flush.
+ *   1. the data cluster (the whole cluster, backing data merged in), when
+ *      the guest writes; then, in cow_co_flush:
+ *   2. the header with COW_FLAG_DIRTY set (flushed together with 1);
+ *   3. the L2 tables that changed (new ones and ones with new entries);
+ *   4. the L1 table, if a new L2 table was linked;
+ *   5. the refcount table blocks that changed;
+ *   6. the header with COW_FLAG_DIRTY cleared.
  *
- * A table entry is only ever written after what it points to is on disk
- * (1 before 2, 2 before 3), so no crash can leave an entry pointing at
- * garbage: stopping after any step leaves at worst clusters in the file that
- * nothing references — leaks, found and dropped by `sample-img check -r`.
- * Refcounts are only believed when the dirty flag is clear (6 after 5).
+ * A table entry only reaches the disk after what it points to (1 before 3,
+ * 3 before 4), so no crash can leave an entry pointing at garbage: stopping
+ * anywhere leaves at worst clusters in the file that nothing references —
+ * leaks, found and dropped by `sample-img check -r leaks`.  Refcounts are
+ * only believed when the dirty flag is clear (6 after 5, 2 before 3).
  */
 #include "qemu/osdep.h"
 #include "block/block_int.h"
@@ -47,6 +54,13 @@
 #define REFCOUNT_SIZE 2
 #define REFCOUNT_MAX UINT16_MAX
 
+/* A cluster allocation whose data is being written (s->lock not held). */
+typedef struct CowAllocation {
+    int64_t guest_cluster;
+    CoQueue waiters;              /* writers to the same cluster */
+    struct CowAllocation *next;
+} CowAllocation;
+
 typedef struct BDRVCowState {
     CowHeader header;
     int cluster_bits;
@@ -57,10 +71,13 @@ typedef struct BDRVCowState {
     uint16_t *refcounts;          /* per host cluster, CPU byte order */
     int64_t refcount_capacity;    /* host clusters the refcount table can describe */
     bool *refcount_block_dirty;   /* per refcount cluster: changed since written */
+    bool *l2_dirty;               /* per L1 entry: the cached table changed since written */
+    bool l1_dirty;                /* the L1 table changed since written */
     int64_t next_free_cluster;    /* allocation pointer: clusters are appended */
-    bool header_dirty_on_disk;    /* step 0 done, step 6 pending */
+    bool header_dirty_on_disk;    /* step 2 done, step 6 pending */
     char *backing_name;
     CoMutex lock;
+    CowAllocation *allocations;   /* in flight, protected by lock */
 } BDRVCowState;
 
 /* --- header encoding ------------------------------------------------------------------- */
@@ -229,31 +246,27 @@ static int coroutine_fn cow_write_header(BlockDriverState *bs)
     return bdrv_co_pwritev(bs->file, 0, sizeof(buf), buf);
 }
 
-/* Step 0: the header says the refcounts may be stale before any table
- * refers to a cluster the refcounts do not know yet.  s->lock held. */
-static int coroutine_fn cow_mark_dirty(BlockDriverState *bs)
+/* Whether anything in memory has not been written back yet. */
+static bool cow_metadata_pending(BDRVCowState *s)
 {
-    BDRVCowState *s = bs->opaque;
-    int ret;
-
-    if (s->header_dirty_on_disk) {
-        return 0;
+    if (s->l1_dirty) {
+        return true;
     }
-    s->header.flags |= COW_FLAG_DIRTY;
-    ret = cow_write_header(bs);
-    if (ret == 0) {
-        ret = bdrv_co_flush(bs->file);
+    for (uint32_t i = 0; i < s->header.l1_entries; i++) {
+        if (s->l2_dirty[i]) {
+            return true;
+        }
     }
-    if (ret < 0) {
-        s->header.flags &= ~COW_FLAG_DIRTY;
-        return ret;
+    for (uint32_t i = 0; i < s->header.refcount_clusters; i++) {
+        if (s->refcount_block_dirty[i]) {
+            return true;
+        }
     }
-    s->header_dirty_on_disk = true;
-    return 0;
+    return false;
 }
 
-/* Fill `cluster_buf` with the current contents of guest cluster starting at
- * `cluster_offset` as seen through the backing file (zeroes without one). */
+/* Fill `buf` with the guest range at `offset` as the backing file has it
+ * (zeroes without one, or past its end). */
 static int coroutine_fn cow_read_backing(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                          uint8_t *buf)
 {
@@ -279,9 +292,52 @@ static int coroutine_fn cow_read_backing(BlockDriverState *bs, int64_t offset, i
     return 0;
 }
 
+/* Link the data cluster at `data_offset` as guest cluster `guest_cluster`,
+ * creating its L2 table if needed — in memory: cow_co_flush writes the
+ * tables back.  s->lock held. */
+static int coroutine_fn cow_link_cluster(BlockDriverState *bs, int64_t guest_cluster,
+                                         int64_t data_offset)
+{
+    BDRVCowState *s = bs->opaque;
+    int64_t l1_index = guest_cluster / s->l2_entries;
+    uint64_t *l2;
+    int ret = cow_get_l2(bs, l1_index, &l2);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if (!l2) {
+        int64_t l2_offset = cow_alloc_cluster(s);
+        if (l2_offset < 0) {
+            return (int)l2_offset;
+        }
+        l2 = qemu_mallocz(s->cluster_size);
+        s->l1[l1_index] = l2_offset;
+        s->l2_cache[l1_index] = l2;
+        s->l1_dirty = true;
+    }
+    l2[guest_cluster % s->l2_entries] = data_offset;
+    s->l2_dirty[l1_index] = true;
+    return 0;
+}
+
+/* The in-flight allocation of `guest_cluster`, if any.  s->lock held. */
+static CowAllocation *cow_find_allocation(BDRVCowState *s, int64_t guest_cluster)
+{
+    for (CowAllocation *a = s->allocations; a; a = a->next) {
+        if (a->guest_cluster == guest_cluster) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
 /* Allocate the guest cluster containing `offset` and write `bytes` bytes of
- * `buf` into it (steps 0-3 of the header comment).  s->lock held; the
- * cluster is not allocated yet. */
+ * `buf` into it (step 1 of the header comment).  Called with s->lock held
+ * and the cluster not allocated nor being allocated; returns with the lock
+ * held.  The lock is dropped while the backing data is read and the data
+ * cluster written, so that other requests go on meanwhile; writers to this
+ * same cluster wait on the allocation's queue and then find it allocated. */
 static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t offset, int64_t bytes,
                                                const uint8_t *buf)
 {
@@ -289,91 +345,49 @@ static int coroutine_fn cow_allocate_and_write(BlockDriverState *bs, int64_t off
     int64_t guest_cluster = offset >> s->cluster_bits;
     int64_t cluster_start = guest_cluster << s->cluster_bits;
     int64_t in_cluster = offset - cluster_start;
-    int64_t l1_index = guest_cluster / s->l2_entries;
-    int64_t l2_index = guest_cluster % s->l2_entries;
-    uint64_t *l2 = NULL, *new_l2 = NULL;
+    CowAllocation allocation = { .guest_cluster = guest_cluster };
     uint8_t *data;
-    int64_t data_offset, l2_offset = 0;
-    uint64_t entry_le;
+    int64_t data_offset;
     int ret;
 
-    ret = cow_mark_dirty(bs);
-    if (ret < 0) {
-        return ret;
-    }
-    ret = cow_get_l2(bs, l1_index, &l2);
-    if (ret < 0) {
-        return ret;
+    data_offset = cow_alloc_cluster(s);
+    if (data_offset < 0) {
+        return (int)data_offset;
     }
     data = malloc(s->cluster_size);
     if (!data) {
         return -ENOMEM;
     }
+    qemu_co_queue_init(&allocation.waiters);
+    allocation.next = s->allocations;
+    s->allocations = &allocation;
+    qemu_co_mutex_unlock(&s->lock);
+
     /* Copy-on-write: what the guest does not overwrite comes from below. */
+    ret = 0;
     if (in_cluster > 0 || bytes < s->cluster_size) {
         ret = cow_read_backing(bs, cluster_start, s->cluster_size, data);
-        if (ret < 0) {
-            goto out;
-        }
     }
     memcpy(data + in_cluster, buf, bytes);
-
-    data_offset = cow_alloc_cluster(s);
-    if (data_offset < 0) {
-        ret = (int)data_offset;
-        goto out;
+    if (ret == 0) {
+        /* Step 1: the data, before anything on disk refers to it. */
+        ret = bdrv_co_pwritev(bs->file, data_offset, s->cluster_size, data);
     }
-    /* Step 1: the data. */
-    ret = bdrv_co_pwritev(bs->file, data_offset, s->cluster_size, data);
-    if (ret < 0) {
-        goto out;
-    }
-
-    if (l2) {
-        /* Step 2, existing table: one entry. */
-        entry_le = htole64(data_offset);
-        ret = bdrv_co_pwritev(bs->file, s->l1[l1_index] + l2_index * L2_ENTRY_SIZE,
-                              L2_ENTRY_SIZE, &entry_le);
-        if (ret < 0) {
-            goto out;
-        }
-        l2[l2_index] = data_offset;
-        goto out;
-    }
-
-    /* Step 2, new table: written whole with its entry set. */
-    l2_offset = cow_alloc_cluster(s);
-    if (l2_offset < 0) {
-        ret = (int)l2_offset;
-        goto out;
-    }
-    new_l2 = calloc(1, s->cluster_size);
-    if (!new_l2) {
-        ret = -ENOMEM;
-        goto out;
-    }
-    new_l2[l2_index] = htole64(data_offset);
-    ret = bdrv_co_pwritev(bs->file, l2_offset, s->cluster_size, new_l2);
-    if (ret < 0) {
-        goto out;
-    }
-    /* Step 3: link the table. */
-    entry_le = htole64(l2_offset);
-    ret = bdrv_co_pwritev(bs->file, s->header.l1_offset + l1_index * L2_ENTRY_SIZE,
-                          L2_ENTRY_SIZE, &entry_le);
-    if (ret < 0) {
-        goto out;
-    }
-    new_l2[l2_index] = data_offset;
-    s->l1[l1_index] = l2_offset;
-    s->l2_cache[l1_index] = new_l2;
-    new_l2 = NULL;
-
-out:
-    /* On failure the clusters taken stay allocated in memory: they are
-     * leaks until the next `check -r`, never referenced twice. */
-    free(new_l2);
     free(data);
+
+    qemu_co_mutex_lock(&s->lock);
+    if (ret == 0) {
+        ret = cow_link_cluster(bs, guest_cluster, data_offset);
+    }
+    /* On failure the data cluster stays taken in memory: a leak until the
+     * next `check -r`, never referenced twice. */
+    for (CowAllocation **link = &s->allocations; *link; link = &(*link)->next) {
+        if (*link == &allocation) {
+            *link = allocation.next;
+            break;
+        }
+    }
+    qemu_co_queue_restart_all(&allocation.waiters);
     return ret;
 }
 
@@ -424,7 +438,17 @@ static int coroutine_fn cow_co_pwritev(BlockDriverState *bs, int64_t offset, int
         int ret;
 
         qemu_co_mutex_lock(&s->lock);
-        ret = cow_lookup(bs, offset, &host);
+        for (;;) {
+            CowAllocation *in_flight;
+
+            ret = cow_lookup(bs, offset, &host);
+            in_flight = ret == 0 && !host ? cow_find_allocation(s, offset >> s->cluster_bits) : NULL;
+            if (!in_flight) {
+                break;
+            }
+            /* Somebody is allocating this cluster: wait, then look again. */
+            qemu_co_queue_wait(&in_flight->waiters, &s->lock);
+        }
         if (ret == 0 && !host) {
             ret = cow_allocate_and_write(bs, offset, chunk, in);
             qemu_co_mutex_unlock(&s->lock);
@@ -444,48 +468,99 @@ static int coroutine_fn cow_co_pwritev(BlockDriverState *bs, int64_t offset, int
     return 0;
 }
 
-/* Steps 4-6: make the refcounts match the tables, then declare the image
- * clean. */
+/* Write `bytes` of `table` (CPU byte order, `entry_size` 2 or 8) at `offset`. */
+static int coroutine_fn cow_write_table(BlockDriverState *bs, int64_t offset, const void *table,
+                                        int64_t bytes, int entry_size)
+{
+    uint8_t *le = malloc(bytes);
+    int ret;
+
+    if (!le) {
+        return -ENOMEM;
+    }
+    for (int64_t i = 0; i < bytes; i += entry_size) {
+        if (entry_size == 8) {
+            uint64_t v = htole64(*(const uint64_t *)((const uint8_t *)table + i));
+            memcpy(le + i, &v, 8);
+        } else {
+            uint16_t v = htole16(*(const uint16_t *)((const uint8_t *)table + i));
+            memcpy(le + i, &v, 2);
+        }
+    }
+    ret = bdrv_co_pwritev(bs->file, offset, bytes, le);
+    free(le);
+    return ret;
+}
+
+/* Steps 2-6 of the header comment: write the metadata back in an order
+ * that keeps every intermediate state on disk consistent. */
 static int coroutine_fn cow_co_flush(BlockDriverState *bs)
 {
     BDRVCowState *s = bs->opaque;
     int ret = 0;
 
     qemu_co_mutex_lock(&s->lock);
-    if (!s->header_dirty_on_disk || bs->read_only) {
+    if (bs->read_only || (!cow_metadata_pending(s) && !s->header_dirty_on_disk)) {
         goto out;
     }
-    ret = bdrv_co_flush(bs->file);
-    if (ret < 0) {
-        goto out;
-    }
-    for (int64_t block = 0; block < s->header.refcount_clusters; block++) {
-        int64_t first = block * s->cluster_size / REFCOUNT_SIZE;
-        uint16_t *le;
-
-        if (!s->refcount_block_dirty[block]) {
-            continue;
-        }
-        le = malloc(s->cluster_size);
-        if (!le) {
-            ret = -ENOMEM;
-            goto out;
-        }
-        for (int64_t i = 0; i < s->cluster_size / REFCOUNT_SIZE; i++) {
-            le[i] = htole16(s->refcounts[first + i]);
-        }
-        ret = bdrv_co_pwritev(bs->file, s->header.refcount_offset + block * s->cluster_size,
-                              s->cluster_size, le);
-        free(le);
+    /* Step 2, flushed together with the data clusters written so far. */
+    if (!s->header_dirty_on_disk) {
+        s->header.flags |= COW_FLAG_DIRTY;
+        ret = cow_write_header(bs);
         if (ret < 0) {
             goto out;
         }
-        s->refcount_block_dirty[block] = false;
+        s->header_dirty_on_disk = true;
     }
     ret = bdrv_co_flush(bs->file);
     if (ret < 0) {
         goto out;
     }
+    /* Step 3. */
+    for (uint32_t i = 0; i < s->header.l1_entries; i++) {
+        if (s->l2_dirty[i]) {
+            ret = cow_write_table(bs, (int64_t)s->l1[i], s->l2_cache[i], s->cluster_size, 8);
+            if (ret < 0) {
+                goto out;
+            }
+            s->l2_dirty[i] = false;
+        }
+    }
+    ret = bdrv_co_flush(bs->file);
+    if (ret < 0) {
+        goto out;
+    }
+    /* Step 4. */
+    if (s->l1_dirty) {
+        ret = cow_write_table(bs, (int64_t)s->header.l1_offset, s->l1,
+                              (int64_t)s->header.l1_entries * L2_ENTRY_SIZE, 8);
+        if (ret < 0) {
+            goto out;
+        }
+        s->l1_dirty = false;
+        ret = bdrv_co_flush(bs->file);
+        if (ret < 0) {
+            goto out;
+        }
+    }
+    /* Step 5. */
+    for (uint32_t block = 0; block < s->header.refcount_clusters; block++) {
+        int64_t first = (int64_t)block * s->cluster_size / REFCOUNT_SIZE;
+
+        if (s->refcount_block_dirty[block]) {
+            ret = cow_write_table(bs, (int64_t)s->header.refcount_offset + block * s->cluster_size,
+                                  s->refcounts + first, s->cluster_size, REFCOUNT_SIZE);
+            if (ret < 0) {
+                goto out;
+            }
+            s->refcount_block_dirty[block] = false;
+        }
+    }
+    ret = bdrv_co_flush(bs->file);
+    if (ret < 0) {
+        goto out;
+    }
+    /* Step 6 (made stable by the generic layer's flush of bs->file). */
     s->header.flags &= ~COW_FLAG_DIRTY;
     ret = cow_write_header(bs);
     if (ret < 0) {
@@ -597,9 +672,9 @@ static char *cow_backing_path(const char *overlay, const char *backing)
     char *dir_copy, *path;
 
     if (backing[0] == '/' || strchr(backing, ':')) {
-        return strdup(backing);
+        return qemu_strdup(backing);
     }
-    dir_copy = strdup(overlay);
+    dir_copy = qemu_strdup(overlay);
     path = bdrv_strdup_printf("%s/%s", dirname(dir_copy), backing);
     free(dir_copy);
     return path;
@@ -700,7 +775,8 @@ static int cow_open(BlockDriverState *bs, const char *filename, int flags, char 
     s->refcount_capacity = (int64_t)s->header.refcount_clusters * s->cluster_size / REFCOUNT_SIZE;
     s->refcounts = malloc(s->refcount_capacity * sizeof(*s->refcounts));
     s->refcount_block_dirty = calloc(s->header.refcount_clusters, sizeof(bool));
-    if (!s->l1 || !s->l2_cache || !s->refcounts || !s->refcount_block_dirty) {
+    s->l2_dirty = calloc(s->header.l1_entries, sizeof(bool));
+    if (!s->l1 || !s->l2_cache || !s->refcounts || !s->refcount_block_dirty || !s->l2_dirty) {
         ret = -ENOMEM;
         goto fail;
     }
@@ -770,6 +846,7 @@ fail:
     free(s->l2_cache);
     free(s->refcounts);
     free(s->refcount_block_dirty);
+    free(s->l2_dirty);
     free(s->backing_name);
     bdrv_close(bs->file);
     bs->file = NULL;
@@ -781,8 +858,8 @@ static void cow_close(BlockDriverState *bs)
     BDRVCowState *s = bs->opaque;
 
     if (!bs->read_only) {
-        /* Clean shutdown: refcounts written, dirty flag cleared.  A failure
-         * (e.g. injected) leaves the image dirty, which is safe. */
+        /* Clean shutdown: metadata written back, dirty flag cleared.  A
+         * failure (e.g. injected) leaves the image as a crash would: safe. */
         bdrv_flush(bs);
     }
     for (uint32_t i = 0; i < s->header.l1_entries; i++) {
@@ -792,6 +869,7 @@ static void cow_close(BlockDriverState *bs)
     free(s->l1);
     free(s->refcounts);
     free(s->refcount_block_dirty);
+    free(s->l2_dirty);
     free(s->backing_name);
 }
 
@@ -915,10 +993,11 @@ static int cow_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
  *
  *   corruption: a table entry that is misaligned, points past the end of the
  *               file or into the fixed metadata, or a cluster referenced twice;
- *               on a clean image also a referenced cluster with refcount 0;
+ *               on a clean image also a refcount below the references;
  *   leak:       a cluster in the file that nothing references (refcount > 0
  *               or not: after a crash the tail of the file holds clusters
- *               written before their table entry was).
+ *               written before their table entry was); on a clean image also
+ *               a refcount above the references.
  *
  * With BDRV_FIX_LEAKS the refcounts are rewritten from the tables, the file
  * is cut after the last referenced cluster and the dirty flag cleared; with
@@ -1004,9 +1083,13 @@ static int cow_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode m
     for (int64_t i = 0; i < slots; i++) {
         uint16_t stored = i < s->refcount_capacity ? s->refcounts[i] : 0;
 
-        if (refs[i] && !stored && !dirty) {
-            fprintf(stderr, "ERROR cluster %" PRId64 ": refcount 0 but in use\n", i);
+        if (refs[i] && stored < refs[i] && !dirty) {
+            /* Could be handed out again while in use. */
+            fprintf(stderr, "ERROR cluster %" PRId64 ": refcount %u but %u references\n", i, stored, refs[i]);
             res->corruptions++;
+        } else if (refs[i] && stored > refs[i] && !dirty) {
+            fprintf(stderr, "Leaked cluster %" PRId64 " (refcount %u, %u references)\n", i, stored, refs[i]);
+            res->leaks++;
         } else if (!refs[i] && (stored || i < file_clusters)) {
             fprintf(stderr, "Leaked cluster %" PRId64 " (refcount %u)\n", i, stored);
             res->leaks++;
@@ -1018,7 +1101,7 @@ static int cow_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode m
     if (mode != BDRV_CHECK_ONLY && !bs->read_only &&
         (res->leaks || tables_changed || dirty || res->corruptions_fixed)) {
         if (tables_changed) {
-            uint64_t *l1_le = calloc(s->header.l1_entries, sizeof(*l1_le));
+            uint64_t *l1_le = qemu_mallocz(s->header.l1_entries * sizeof(*l1_le));
             for (uint32_t i = 0; i < s->header.l1_entries; i++) {
                 l1_le[i] = htole64(s->l1[i]);
             }
@@ -1039,7 +1122,6 @@ static int cow_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode m
             s->refcount_block_dirty[block] = true;
         }
         s->next_free_cluster = cow_end_of_allocation(s);
-        s->header_dirty_on_disk = true;
         ret = bdrv_flush(bs);
         if (ret == 0 && file_size > s->next_free_cluster * s->cluster_size) {
             ret = bdrv_truncate(bs->file, s->next_free_cluster * s->cluster_size);

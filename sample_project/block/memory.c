@@ -31,7 +31,7 @@ static int memory_parse_name(const char *filename, const char *prefix, int64_t *
         bdrv_set_error(errp, "%s: expected '%sSIZE'", filename, prefix);
         return -EINVAL;
     }
-    spec = strdup(filename + prefix_len);
+    spec = qemu_strdup(filename + prefix_len);
     *latency_ns = 0;
     option = strtok_r(spec, ",", &saveptr);
     *size = option ? qemu_parse_size(option) : -1;

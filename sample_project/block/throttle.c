@@ -156,8 +156,8 @@ ThrottleGroup *throttle_group_get(const char *name, const ThrottleLimits *limits
             return tg;
         }
     }
-    tg = calloc(1, sizeof(*tg));
-    tg->name = strdup(name);
+    tg = qemu_mallocz(sizeof(*tg));
+    tg->name = qemu_strdup(name);
     tg->refcount = 1;
     tg->last_leak_ns = qemu_clock_get_ns();
     qemu_co_queue_init(&tg->queue);
@@ -207,7 +207,7 @@ const char *throttle_group_get_name(ThrottleGroup *tg)
 
 bool throttle_parse_limits(const char *spec, ThrottleLimits *limits)
 {
-    char *copy = strdup(spec), *saveptr = NULL, *item;
+    char *copy = qemu_strdup(spec), *saveptr = NULL, *item;
     bool ok = true;
 
     memset(limits, 0, sizeof(*limits));

@@ -367,6 +367,76 @@ static void test_rwlock_writer_not_starved(void)
     CHECK_EQ(test.max_readers_inside, 2);
 }
 
+/* Random mixes of readers and writers, yielding inside the critical
+ * sections: the invariants hold throughout and everybody finishes. */
+enum { RANDOM_WORKERS = 32, RANDOM_ROUNDS = 100 };
+
+typedef struct {
+    CoRwlock lock;
+    int readers_inside;
+    int writers_inside;
+    long writes;
+    int finished;
+    unsigned seed;
+} RandomRwTest;
+
+static unsigned next_random(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 16;
+}
+
+static void coroutine_fn random_rw_worker(void *opaque)
+{
+    RandomRwTest *test = opaque;
+
+    for (int round = 0; round < RANDOM_ROUNDS; round++) {
+        bool write = next_random(&test->seed) % 4 == 0;
+        unsigned pauses = next_random(&test->seed) % 3;
+
+        if (write) {
+            qemu_co_rwlock_wrlock(&test->lock);
+            CHECK_EQ(test->readers_inside + test->writers_inside, 0);
+            test->writers_inside++;
+        } else {
+            qemu_co_rwlock_rdlock(&test->lock);
+            CHECK_EQ(test->writers_inside, 0);
+            test->readers_inside++;
+        }
+        for (unsigned i = 0; i < pauses; i++) {
+            reschedule();
+            CHECK_EQ(test->writers_inside, write ? 1 : 0);
+        }
+        if (write) {
+            test->writers_inside--;
+            test->writes++;
+        } else {
+            test->readers_inside--;
+        }
+        qemu_co_rwlock_unlock(&test->lock);
+        if (next_random(&test->seed) % 2) {
+            reschedule();
+        }
+    }
+    test->finished++;
+}
+
+static void test_rwlock_random_mix(void)
+{
+    RandomRwTest test = { .seed = 20130501 };
+
+    qemu_co_rwlock_init(&test.lock);
+    for (int i = 0; i < RANDOM_WORKERS; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(random_rw_worker), &test);
+    }
+    run_until_idle();
+    CHECK_EQ(test.finished, RANDOM_WORKERS);
+    CHECK(test.writes > 0);
+    CHECK(!test.lock.writer);
+    CHECK_EQ(test.lock.readers, 0);
+    CHECK(QSIMPLEQ_EMPTY(&test.lock.tickets));
+}
+
 static const TestCase tests[] = {
     { "queue-fifo", test_queue_fifo },
     { "queue-restart-all", test_queue_restart_all },
@@ -376,6 +446,7 @@ static const TestCase tests[] = {
     { "mutex-fifo", test_mutex_fifo },
     { "rwlock-shared-exclusive", test_rwlock_shared_and_exclusive },
     { "rwlock-writer-not-starved", test_rwlock_writer_not_starved },
+    { "rwlock-random-mix", test_rwlock_random_mix },
 };
 
 int main(int argc, char **argv)

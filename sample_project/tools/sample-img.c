@@ -256,7 +256,7 @@ static int cmd_convert(const char *fmt, const char *out_fmt, int cluster_bits, c
         bdrv_close(src);
         return 1;
     }
-    buf = malloc(COPY_CHUNK);
+    buf = qemu_malloc(COPY_CHUNK);
     for (int64_t offset = 0; offset < length && ret >= 0; offset += COPY_CHUNK) {
         int64_t bytes = MIN(COPY_CHUNK, length - offset);
         ret = bdrv_pread(src, offset, bytes, buf);

@@ -54,7 +54,10 @@ void *qemu_alloc_stack(size_t *size)
         qemu_abort("cannot map a %zu byte coroutine stack: %s", mapped, strerror(errno));
     }
     if (mprotect(base, page, PROT_NONE) != 0) {
-        qemu_abort("cannot protect a coroutine stack's guard page: %s", strerror(errno));
+        /* The usual cause: each stack is two mappings (guard and stack), and
+         * a process may have vm.max_map_count of them (65530 by default). */
+        qemu_abort("cannot protect a coroutine stack's guard page: %s%s", strerror(errno),
+                   errno == ENOMEM ? " (too many mappings? see /proc/sys/vm/max_map_count)" : "");
     }
     stack = base + page;
     *size = mapped - sizeof(StackHeader);

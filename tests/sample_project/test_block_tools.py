@@ -245,8 +245,8 @@ def test_io_throttling_limits_the_rate(tools: Tools) -> None:
 
 
 def test_cow_image_survives_a_killed_writer(tools: Tools) -> None:
-    """SIGKILL in the middle of a stress round on an overlay: check finds no corruption (leaks at
-    most), repairs the leaks, and the image serves a new round with every read verified."""
+    """SIGKILL in the middle of a stress round on an overlay: check finds no corruption, only
+    leaks, repairs them, and the image serves a new round with every read verified."""
     tools.ok("sample-img", "create", "-f", "raw", "base.raw", "64M")
     tools.ok("sample-img", "create", "-f", "cow", "-b", "base.raw", "-o", "cluster_size=4K", "top.cow")
     writer = subprocess.Popen(
@@ -274,10 +274,11 @@ def test_cow_image_survives_a_killed_writer(tools: Tools) -> None:
     writer.kill()
     writer.stderr.close()
     assert writer.wait(timeout=TIMEOUT_SECONDS) == -signal.SIGKILL  # it was still running
-    assert "dirty: yes" in tools.ok("sample-img", "info", "top.cow")
+    # The round never flushed: the clusters it wrote are in the file, the tables on disk do not
+    # refer to them yet (metadata is written back at flush) — leaks, and nothing worse.
     checked = tools.img("check", "top.cow")
-    assert checked.returncode in (CHECK_CLEAN, CHECK_LEAKS), checked.stdout + checked.stderr
-    assert "errors were found" not in checked.stdout
+    assert checked.returncode == CHECK_LEAKS, checked.stdout + checked.stderr
+    assert not re.search(r"\d+ errors were found", checked.stdout), checked.stdout
     tools.ok("sample-img", "check", "-r", "leaks", "top.cow")
     assert "No errors were found" in tools.ok("sample-img", "check", "top.cow")
     out = tools.ok("sample-io", "top.cow", "stress", "--workers", "50", "--ops", "2000", "--region", "16384")

@@ -19,6 +19,8 @@
 #include "block/block_int.h"
 #include "block/cow.h"
 
+#include <fcntl.h>
+
 #define CLUSTER 4096
 #define IMAGE_SIZE (4 << 20)
 
@@ -40,6 +42,19 @@ static const Region regions[] = {
 #define FLUSHED_REGIONS 3   /* the workload flushes after the first three writes */
 
 static char *base_path, *template_path;
+
+static CowHeader read_header(const char *path)
+{
+    uint8_t buf[COW_HEADER_SIZE];
+    CowHeader h;
+    int fd = open(path, O_RDONLY);
+
+    CHECK(fd >= 0);
+    CHECK_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
+    close(fd);
+    cow_header_decode(&h, buf);
+    return h;
+}
 
 /* Base: raw, seed 1.  Template overlay: cluster 0 allocated (seed 20). */
 static void make_images(void)
@@ -82,8 +97,12 @@ static int64_t run_workload(const char *path, int64_t allowed_writes, bool *flus
             *flushed = bdrv_flush(bs) == 0;
         }
     }
-    bdrv_close(bs);       /* the clean-shutdown flush fails too after a crash */
+    /* The clean shutdown's flush, done here so that its writes are counted
+     * (bdrv_close then finds nothing left to write); after the "crash" it
+     * fails like every other write. */
+    bdrv_flush(bs);
     writes = file->writes_done;
+    bdrv_close(bs);
     free(buf);
     return writes;
 }
@@ -173,9 +192,9 @@ static void test_crash_at_every_write(void)
     test_copy_file(template_path, path);
     total = run_workload(path, -1, &flushed);
     CHECK(flushed);
-    /* Header dirty + flush, 4 data clusters, 3 L2 entries, 1 new L2 table
-     * and its L1 entry, refcounts, flushes, header clean: a real sequence. */
-    CHECK(total >= 12);
+    /* 5 data clusters, and two flushes of dirty header, L2 tables, L1,
+     * refcounts and clean header with the flushes between: a real sequence. */
+    CHECK(total >= 20);
 
     for (int64_t k = 0; k <= total; k++) {
         BdrvCheckResult res;
@@ -216,32 +235,61 @@ static void test_crash_at_every_write(void)
     free(path);
 }
 
-static void test_dirty_flag_protocol(void)
+/* The byte at `offset` as a separate open of `path` sees it on disk. */
+static uint8_t byte_on_disk(const char *path, int64_t offset)
 {
-    char *path = test_path("dirty.cow");
+    BlockDriverState *other = test_open(path, "cow", 0);
+    uint8_t byte;
+
+    CHECK_EQ(bdrv_pread(other, offset, 1, &byte), 0);
+    bdrv_close(other);
+    return byte;
+}
+
+static void test_write_back_protocol(void)
+{
+    char *path = test_path("writeback.cow");
     BlockDriverState *bs;
-    BlockDriverInfo bdi;
-    uint8_t byte = 1;
+    uint8_t byte = 0xee, base_byte;
+    int64_t offset = 50 * CLUSTER;
 
     if (!template_path) {
         make_images();
     }
+    bs = test_open(base_path, "raw", 0);
+    CHECK_EQ(bdrv_pread(bs, offset, 1, &base_byte), 0);
+    bdrv_close(bs);
     test_copy_file(template_path, path);
     bs = test_open(path, "cow", BDRV_O_RDWR);
-    CHECK_EQ(bdrv_get_info(bs, &bdi), 0);
-    CHECK(!bdi.dirty);
-    /* Rewriting an allocated cluster touches no metadata: still clean. */
-    CHECK_EQ(bdrv_pwrite(bs, 0, 1, &byte), 0);
-    CHECK_EQ(bdrv_get_info(bs, &bdi), 0);
-    CHECK(!bdi.dirty);
-    /* An allocation marks the image dirty until the next flush. */
-    CHECK_EQ(bdrv_pwrite(bs, 50 * CLUSTER, 1, &byte), 0);
-    CHECK_EQ(bdrv_get_info(bs, &bdi), 0);
-    CHECK(bdi.dirty);
+
+    /* An allocation lives in memory until the flush: this open reads it at
+     * once, a second one (another process after a crash) not yet. */
+    CHECK_EQ(bdrv_pwrite(bs, offset, 1, &byte), 0);
+    CHECK_EQ(bdrv_pread(bs, offset, 1, &byte), 0);
+    CHECK_EQ(byte, 0xee);
+    CHECK_EQ(byte_on_disk(path, offset), base_byte);
+    CHECK(!(read_header(path).flags & COW_FLAG_DIRTY));
+
     CHECK_EQ(bdrv_flush(bs), 0);
-    CHECK_EQ(bdrv_get_info(bs, &bdi), 0);
-    CHECK(!bdi.dirty);
+    CHECK_EQ(byte_on_disk(path, offset), 0xee);
+    CHECK(!(read_header(path).flags & COW_FLAG_DIRTY));
+
+    /* A flush cut short after its first write (the dirty header) and data
+     * flush leaves the flag set: the refcounts on disk are not believed. */
+    CHECK_EQ(bdrv_pwrite(bs, 60 * CLUSTER, 1, &byte), 0);
+    bdrv_inject_write_failure(bdrv_get_file(bs), 2);
+    CHECK_EQ(bdrv_flush(bs), -EIO);
+    CHECK(read_header(path).flags & COW_FLAG_DIRTY);
     bdrv_close(bs);
+
+    /* Opened again, the image rebuilds its refcounts and is clean after
+     * the next flush; nothing written back is lost. */
+    bs = test_open(path, "cow", BDRV_O_RDWR);
+    CHECK_EQ(bdrv_flush(bs), 0);
+    bdrv_close(bs);
+    CHECK(!(read_header(path).flags & COW_FLAG_DIRTY));
+    CHECK_EQ(byte_on_disk(path, offset), 0xee);
+    CHECK_EQ(check(path, BDRV_CHECK_ONLY).corruptions, 0);
     free(path);
 }
 
@@ -249,7 +297,7 @@ int main(int argc, char **argv)
 {
     static const TestCase tests[] = {
         { "crash_at_every_write", test_crash_at_every_write },
-        { "dirty_flag_protocol", test_dirty_flag_protocol },
+        { "write_back_protocol", test_write_back_protocol },
     };
 
     bdrv_init();
