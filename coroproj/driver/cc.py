@@ -29,6 +29,7 @@ from coroproj.driver.gcc_args import GccCommand, parse_gcc_command
 from coroproj.errors import SourceError, UserError
 
 BACKENDS = ("cpc", "ucontext", "sigaltstack", "thread")
+RUNTIME_DEFAULT_OPTIMIZATION = "-O2"
 
 
 def real_compiler() -> list[str]:
@@ -139,6 +140,10 @@ def _compiled_runtime(compiler: list[str], command: GccCommand) -> Path:
     """cpc_runtime.c compiled with the code-generation flags of this link, cached."""
     source = runtime_dir() / "cpc_runtime.c"
     relevant = [a for a in command.arguments if a.startswith(("-m", "-f", "-O", "-g", "-pthread"))]
+    if not any(a.startswith("-O") for a in relevant):
+        # A link line rarely repeats the compile's -O: the trampoline and the
+        # pushes are the hot path of every coroutine switch, never run at -O0.
+        relevant.insert(0, RUNTIME_DEFAULT_OPTIMIZATION)
     key = hashlib.sha256(
         "\0".join([*compiler, *relevant, source.read_text(), (runtime_dir() / "cpc_runtime.h").read_text()])
         .encode()

@@ -7,6 +7,7 @@ program prints on the ucontext reference backend.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,21 @@ def test_tail_receiver_program_trace(cpc_builder: CpsBuilder, tmp_path: Path) ->
     source = tmp_path / "tail.c"
     source.write_text(PROLOGUE + TAIL_RECEIVER_ALSO_JUMPED_TO)
     assert run(cpc_builder.cpc([source], "tail")).splitlines() == ["after 1: 1", "yielded: 2", "after 10: 12"]
+
+
+def test_linked_runtime_is_optimised_without_an_O_on_the_link_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SCons and most Makefiles link with `cc -o prog objs... -lpthread`, no -O: the runtime
+    compiled for that link was -O0, and every switch called cpc_pop_fn out of line (a
+    quarter of the instructions of a yield)."""
+    from coroproj.driver.cc import _compiled_runtime, real_compiler
+    from coroproj.driver.gcc_args import parse_gcc_command
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    link = parse_gcc_command(["-pthread", "-o", "prog", "main.o", "-lpthread"])
+    runtime = _compiled_runtime(real_compiler(), link)
+    symbols = subprocess.run(["nm", str(runtime)], capture_output=True, text=True, check=True).stdout
+    assert "cpc_run_align" in symbols
+    # The inline helpers of the trampoline are inlined, not emitted as local functions.
+    assert "cpc_pop_fn" not in symbols

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -192,10 +193,15 @@ def test_coroproj_check_reports_nothing_on_the_util_part() -> None:
     assert util_findings == [], json.dumps(util_findings, indent=2)
 
 
-def test_cpc_backend_compiles_and_links_through_the_coroproj_driver() -> None:
-    # A dry run (-n): the translator itself is tested elsewhere.
+def test_cpc_backend_compiles_and_links_through_the_coroproj_driver(tmp_path: Path) -> None:
+    # A dry run (-n) in a copy without build/: the real tree's cpc build may be
+    # up to date, and then SCons prints no command at all.
+    copy = tmp_path / "sample_project"
+    ignored = shutil.ignore_patterns("build", "compile_commands.json", ".sconsign*")
+    shutil.copytree(SAMPLE, copy, ignore=ignored)
+    shutil.copytree(REPO / "site_scons", tmp_path / "site_scons")
     result = subprocess.run(
-        scons_command("-C", str(SAMPLE), "-Q", "-n", "BACKEND=cpc"),
+        scons_command("-C", str(copy), "-Q", "-n", "BACKEND=cpc"),
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
