@@ -208,8 +208,14 @@ class Converter:
         return back
 
     def _tail_receivers(self) -> set[str]:
-        """Receivers made pointless by ``return g(...)``: not emitted at all."""
+        """Receivers made pointless by ``return g(...)``: not emitted at all.
+
+        Only when nothing else jumps to them: the piece after ``if (c) g();``
+        in a void function is both the receiver of the tail call and the
+        target of the ``if``'s other branch.
+        """
         found: set[str] = set()
+        tail_jumps: set[int] = set()
         for piece in self.split.pieces:
             for statement, following in zip(piece.body, piece.body[1:], strict=False):
                 if (
@@ -218,7 +224,15 @@ class Converter:
                     and self._is_tail_call(statement, self.by_label[following.name])
                 ):
                     found.add(following.name)
-        return found
+                    tail_jumps.add(id(following))
+        jumped_to = {
+            node.name
+            for piece in self.split.pieces
+            for statement in piece.body
+            for node in _all_nodes(statement)
+            if isinstance(node, c_ast.Goto) and id(node) not in tail_jumps
+        }
+        return found - jumped_to
 
     # names
     def struct_name(self, piece: Piece) -> str:
