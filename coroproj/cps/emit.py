@@ -23,11 +23,9 @@ from coroproj.cps.convert import (
 )
 from coroproj.frontend.annotations import NAMESPACE
 
-# The unit below is already preprocessed, <stddef.h> included: the header's
-# own <stddef.h> would define the anonymous-struct max_align_t a second
-# time (a conflict; the other typedefs may be repeated), so its copy is
-# renamed away.
-HEADER = '#define max_align_t cpc__header_max_align_t\n#include "cpc_runtime.h"\n#undef max_align_t\n'
+# The unit below is already preprocessed; the runtime header includes no
+# standard header (it would re-declare, say, max_align_t), so it goes first.
+HEADER = '#include "cpc_runtime.h"\n'
 
 
 def emit(unit: Unit, translated: dict[int, str]) -> str:
