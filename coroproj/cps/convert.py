@@ -3,14 +3,16 @@
 A piece pops its argument struct (its live variables, then the result slot
 of a receiver), runs its native code, and ends by
 
-* a jump: forward jumps call the next piece directly (push only its
-  arguments; the chain of direct calls strictly advances through the
-  pieces, so the C stack stays bounded), backward jumps push a frame and
-  return to the trampoline (loops never grow the C stack, at any -O);
+* a jump to another piece: a direct call (push only its arguments), except
+  for the jumps that close a cycle of jumps (back edges of a depth-first
+  search), which push a frame and return to the trampoline — so no chain of
+  direct calls is unbounded and loops never grow the C stack, at any -O;
+  jumps to labels inside the same piece stay C ``goto``s;
 * a coroutine call: push the receiver's frame (result slot left empty),
   then the callee's frame, return to the trampoline; when the receiver
   would only return the result (``return g(...)``) no receiver is pushed and
-  the callee writes straight into our caller's slot;
+  the callee writes straight into our caller's slot; when a void call's
+  receiver would only jump on, the piece it jumps to receives instead;
 * ``return e``: ``CPC_RETURN`` into the receiver our caller pushed.
 
 Coroutine function types become ``cpc_function`` everywhere (``runtime_type``)
