@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage,
         need_cont=sorted(NEED_CONT_FUNCTIONS),
         yield_name=YIELD_FUNCTION,
+        extra_annotations=unit.extra_annotations,
     )
     if args.output:
         write_text_atomically(Path(args.output), output)

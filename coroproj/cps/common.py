@@ -165,7 +165,7 @@ def type_text(type_node: c_ast.Node, name: str = "") -> str:
     decl = declaration(name or "cpc__abstract", type_node, strip_quals=False)
     text = GnuCGenerator(annotations=False).visit(decl)
     if not name:
-        text = text.replace("cpc__abstract", "")
+        text = text.replace("cpc__abstract", "").strip()
     return text
 
 

@@ -137,11 +137,60 @@ class Converter:
         self.variables = self.function.variables()
         self.generator = ConvertGenerator()
         self.by_label = {piece.label: piece for piece in split.pieces}
+        self._declarations: dict[tuple[str, int], str] = {}
         self.tail_receivers = self._tail_receivers()
+        self.bouncing_jumps = self._bouncing_jumps()
+
+    def _bouncing_jumps(self) -> set[tuple[str, str]]:
+        """Jumps that must go through the trampoline: the back edges of a depth-first
+        search of the jump graph (calls excluded: they return to the trampoline).
+
+        Every other jump calls its piece directly.  Cutting the back edges
+        leaves no cycle of direct calls, so the C stack stays bounded at any
+        optimisation level while a loop whose body calls a coroutine (a
+        receiver jumping back to the loop head) costs no extra bounce.
+        """
+        edges: dict[str, list[str]] = {}
+        for piece in self.split.pieces:
+            targets: list[str] = []
+            for position, statement in enumerate(piece.body):
+                after_call = position > 0 and isinstance(piece.body[position - 1], CoroutineCall)
+                for node in _all_nodes(statement):
+                    if isinstance(node, c_ast.Goto) and node.name in self.by_label and not after_call:
+                        targets.append(node.name)
+            edges[piece.label] = targets
+        back: set[tuple[str, str]] = set()
+        state: dict[str, int] = {}  # 1 on the stack, 2 done
+        for root in edges:
+            if root in state:
+                continue
+            stack = [(root, iter(edges[root]))]
+            state[root] = 1
+            while stack:
+                node, successors = stack[-1]
+                advanced = False
+                for successor in successors:
+                    if state.get(successor) == 1:
+                        back.add((node, successor))
+                    elif successor not in state:
+                        state[successor] = 1
+                        stack.append((successor, iter(edges.get(successor, []))))
+                        advanced = True
+                        break
+                if not advanced:
+                    state[node] = 2
+                    stack.pop()
+        return back
 
     def _tail_receivers(self) -> set[str]:
-        """Receivers made pointless by ``return g(...)``: not emitted at all."""
+        """Receivers made pointless by ``return g(...)``: not emitted at all.
+
+        Only when nothing else jumps to them: the piece after ``if (c) g();``
+        in a void function is both the receiver of the tail call and the
+        target of the ``if``'s other branch.
+        """
         found: set[str] = set()
+        tail_jumps: set[int] = set()
         for piece in self.split.pieces:
             for statement, following in zip(piece.body, piece.body[1:], strict=False):
                 if (
@@ -150,14 +199,27 @@ class Converter:
                     and self._is_tail_call(statement, self.by_label[following.name])
                 ):
                     found.add(following.name)
-        return found
+                    tail_jumps.add(id(following))
+        jumped_to = {
+            node.name
+            for piece in self.split.pieces
+            for statement in piece.body
+            for node in _all_nodes(statement)
+            if isinstance(node, c_ast.Goto) and id(node) not in tail_jumps
+        }
+        return found - jumped_to
 
     # names
     def struct_name(self, piece: Piece) -> str:
         return f"{piece.name}__args"
 
     def _decl_text(self, name: str, type_node: c_ast.Node) -> str:
-        return self.generator.visit(declaration(name, runtime_type(type_node, self.unit)))
+        key = (name, id(type_node))
+        text = self._declarations.get(key)
+        if text is None:
+            text = self.generator.visit(declaration(name, runtime_type(type_node, self.unit)))
+            self._declarations[key] = text
+        return text
 
     def _result_type(self, piece: Piece) -> c_ast.Node | None:
         if piece.receives is None:
@@ -188,13 +250,13 @@ class Converter:
     # statements
     def piece_text(self, piece: Piece) -> str:
         lines: list[str] = []
-        body = [copy.deepcopy(statement) for statement in piece.body]
+        body = piece.body  # converted in place: each statement belongs to this piece only
         used = set()
         for statement in body:
             part = statement.call if isinstance(statement, CoroutineCall) else statement
             used |= referenced(part, set(self.variables), evaluated_only=False)
             for node in _all_nodes(statement):
-                if isinstance(node, c_ast.Goto):
+                if isinstance(node, c_ast.Goto) and node.name in self.by_label:
                     used |= set(self.by_label[node.name].params)
         if piece.index == 0:
             entry_struct = self.entry_args_struct()
@@ -224,7 +286,12 @@ class Converter:
             if name in used and name not in copied:
                 # Zeroed: a variable written only in part (a field) before a
                 # split travels whole; no indeterminate bytes are copied.
-                lines.append(self._decl_text(name, self.variables[name].type) + " = { 0 };")
+                # Unused attribute: a temporary may be set in a piece and dead after it.
+                lines.append(
+                    "__attribute__((unused)) "
+                    + self._decl_text(name, self.variables[name].type)
+                    + " = { 0 };"
+                )
         out = [*lines]
         index = 0
         while index < len(body):
@@ -250,8 +317,10 @@ class Converter:
         statement = self._types_in_statement(statement)
         if isinstance(statement, c_ast.Return):
             return self.return_text(statement)
-        if isinstance(statement, c_ast.Goto):
-            return self.jump_text(piece, statement.name)
+        if isinstance(statement, c_ast.Goto) and statement.name in self.by_label:
+            return "{\n" + _indent(self.jump_text(piece, statement.name)) + "\n}"
+        if isinstance(statement, c_ast.Label):
+            return f"{statement.name}:;"
         statement = self._replace_gotos(piece, statement)
         return self.generator._generate_stmt(statement).rstrip("\n")
 
@@ -261,7 +330,7 @@ class Converter:
     def _replace_gotos(self, piece: Piece, node: c_ast.Node) -> c_ast.Node:
         for current in _all_nodes(node):
             for slot, child in current.children():
-                if isinstance(child, c_ast.Goto):
+                if isinstance(child, c_ast.Goto) and child.name in self.by_label:
                     set_child(
                         current,
                         slot,
@@ -273,14 +342,15 @@ class Converter:
         if statement.expr is None or not self.function.returns_value:
             return f"return {CONT};"
         rtype = type_text(runtime_type(self.function.return_type, self.unit))
+        if "," in rtype:  # protect the commas of a function pointer type from the macro
+            rtype = f"__typeof__({rtype})"
         value = self.generator.visit(statement.expr)
-        return f"CPC_RETURN({CONT}, {rtype}, {value});"
+        return f"CPC_RETURN({CONT}, {rtype}, ({value}));"
 
     def jump_text(self, source: Piece, label: str) -> str:
         target = self.by_label[label]
         fill = [f"cpc__j->{name} = {name};" for name in target.params]
-        forward = target.index > source.index
-        if forward:
+        if (source.label, label) not in self.bouncing_jumps:
             if not target.params:
                 return f"return {target.name}({CONT});"
             return "\n".join(
@@ -300,6 +370,10 @@ class Converter:
                 f"return {CONT};",
             ]
         )
+
+    def _expression(self, expr: c_ast.Node) -> str:
+        text = self.generator.visit(expr)
+        return f"({text})" if isinstance(expr, c_ast.ExprList) else text
 
     def _is_tail_call(self, call: CoroutineCall, receiver: Piece) -> bool:
         """``return g(...)``: the receiver would only hand the result on."""
@@ -329,7 +403,7 @@ class Converter:
                 lines += [f"cpc__r->{name} = {name};" for name in receiver.params]
             else:
                 lines.append(f"cpc_push_frame(&{CONT}, 0, {receiver.name});")
-        expression = copy.deepcopy(call.call)
+        expression = call.call  # belongs to this piece only
         rewrite_need_cont_calls(expression, self.unit, self.unit.env, CONT)
         expression = self._types_in_statement(expression)
         callee = self.generator.visit(expression.name)
@@ -350,7 +424,7 @@ class Converter:
             struct = args_struct_text(types, self.unit)
             lines.append(f"{struct} *cpc__c = cpc_push_frame(&{CONT}, sizeof *cpc__c, {callee});")
             for position, arg in enumerate(args):
-                lines.append(f"cpc__c->a{position} = {self.generator.visit(arg)};")
+                lines.append(f"cpc__c->a{position} = {self._expression(arg)};")
         else:
             lines.append(f"cpc_push_frame(&{CONT}, 0, {callee});")
         lines.append(f"return {CONT};")

@@ -11,8 +11,6 @@ top-level item and every statement of a piece back to the user's source.
 
 from __future__ import annotations
 
-import copy
-
 from pycparser import c_ast
 
 from coroproj.cps.common import CONT, Unit
@@ -25,7 +23,11 @@ from coroproj.cps.convert import (
 )
 from coroproj.frontend.annotations import NAMESPACE
 
-HEADER = '#include "cpc_runtime.h"\n'
+# The unit below is already preprocessed, <stddef.h> included: the header's
+# own <stddef.h> would define the anonymous-struct max_align_t a second
+# time (a conflict; the other typedefs may be repeated), so its copy is
+# renamed away.
+HEADER = '#define max_align_t cpc__header_max_align_t\n#include "cpc_runtime.h"\n#undef max_align_t\n'
 
 
 def emit(unit: Unit, translated: dict[int, str]) -> str:
@@ -35,7 +37,7 @@ def emit(unit: Unit, translated: dict[int, str]) -> str:
         if isinstance(ext, c_ast.FuncDef) and id(ext) in translated:
             out.append(translated[id(ext)])
             continue
-        item = copy.deepcopy(ext)
+        item = ext  # rewritten in place: translate consumes its AST
         if isinstance(item, c_ast.FuncDef):
             if item.decl.name in unit.need_cont:
                 _add_hidden_parameter(item.decl)

@@ -89,6 +89,10 @@ class Piece:
 class SplitFunction:
     function: NormalFunction
     pieces: list[Piece]
+    entries: set[str] = field(default_factory=set)
+    """Labels that start pieces; any other label is a plain C label inside one."""
+    code: Any = None
+    """The ``split.FlatCode`` the pieces were cut from (for liveness)."""
 
     def piece(self, label: str) -> Piece:
         for candidate in self.pieces:
@@ -134,7 +138,7 @@ def show_split(split: SplitFunction) -> str:
     for piece in split.pieces:
         params = ", ".join(piece.params)
         receives = f" receives {piece.receives}" if piece.receives else ""
-        out.append(f"piece {piece.name}({params}){receives}  /* label {piece.label} */")
+        out.append(f"piece {piece.name}({params}){receives}  /* entry label {piece.label} */")
         out.append("{")
         for statement in piece.body:
             out.append(generator._generate_stmt(statement, add_indent=True).rstrip("\n"))

@@ -1,18 +1,16 @@
 """Pass 4, lambda-lift: the free variables of a piece become its parameters.
 
 Only the variables *live* at a piece's entry (read on some path before being
-written) travel in its frame — a backward liveness analysis over the
-pieces, iterated to a fixpoint.  The entry piece keeps the function's own
-parameters: that is the function's calling convention.
+written) travel in its frame: a backward liveness analysis over the
+statements of the function, iterated to a fixpoint.  The entry piece keeps
+the function's own parameters: that is the function's calling convention.
 """
 
 from __future__ import annotations
 
 from pycparser import c_ast
 
-from coroproj.cps.common import walk
-from coroproj.cps.ir import CoroutineCall, Piece, SplitFunction
-from coroproj.cps.split import is_dispatch
+from coroproj.cps.ir import CoroutineCall, SplitFunction
 
 
 def referenced(node: c_ast.Node | None, variables: set[str], *, evaluated_only: bool = True) -> set[str]:
@@ -73,65 +71,72 @@ def _must_define(statement: c_ast.Node, variables: set[str]) -> set[str]:
     return set()
 
 
-class Liveness:
-    def __init__(self, split: SplitFunction) -> None:
-        self.split = split
-        self.variables = set(split.function.variables())
-        self.live_in: dict[str, set[str]] = {piece.label: set() for piece in split.pieces}
-
-    def solve(self) -> None:
-        changed = True
-        while changed:
-            changed = False
-            for piece in reversed(self.split.pieces):
-                live = self._piece_live_in(piece)
-                if live != self.live_in[piece.label]:
-                    self.live_in[piece.label] = live
-                    changed = True
-
-    def _target(self, label: str) -> set[str]:
-        return self.live_in.get(label, set())
-
-    def _piece_live_in(self, piece: Piece) -> set[str]:
-        live: set[str] = set()
-        for statement in reversed(piece.body):
-            live = self.transfer(statement, live)
-        return live
-
-    def transfer(self, statement: c_ast.Node, live_out: set[str]) -> set[str]:
-        variables = self.variables
-        if isinstance(statement, c_ast.Goto):
-            return set(self._target(statement.name))
-        if isinstance(statement, c_ast.Return):
-            return referenced(statement.expr, variables)
+def live_variables(split: SplitFunction) -> list[set[str]]:
+    """Live-in set of every statement of the flat code."""
+    code = split.code
+    variables = set(split.function.variables())
+    statements = code.statements
+    successors = [code.successors(i) for i in range(len(statements))]
+    predecessors: list[list[int]] = [[] for _ in statements]
+    for index, targets in enumerate(successors):
+        for target in targets:
+            predecessors[target].append(index)
+    uses: list[set[str]] = []
+    kills: list[set[str]] = []
+    for statement in statements:
         if isinstance(statement, CoroutineCall):
-            result = {statement.result.name} if statement.result is not None else set()
-            return (live_out - result) | referenced(statement.call, variables)
-        if isinstance(statement, c_ast.If) and isinstance(statement.iftrue, c_ast.Goto):
-            live = referenced(statement.cond, variables) | self._target(statement.iftrue.name)
-            if isinstance(statement.iffalse, c_ast.Goto):
-                return live | self._target(statement.iffalse.name)
-            return live | live_out
-        if isinstance(statement, c_ast.Switch) and is_dispatch(statement):
-            live = referenced(statement.cond, variables)
-            for node in walk(statement.stmt):
-                if isinstance(node, c_ast.Goto):
-                    live |= self._target(node.name)
-            return live
-        target = _assigned(statement)
-        if target is not None:
-            return (live_out - {target}) | referenced(statement.rvalue, variables)
-        return (live_out - _must_define(statement, variables)) | referenced(statement, variables)
+            uses.append(referenced(statement.call, variables))
+            kills.append({statement.result.name} if statement.result is not None else set())
+        elif isinstance(statement, (c_ast.Label, c_ast.Goto)):
+            uses.append(set())
+            kills.append(set())
+        elif _is_conditional_jump(statement):
+            uses.append(referenced(statement.cond, variables))
+            kills.append(set())
+        elif isinstance(statement, c_ast.Return):
+            uses.append(referenced(statement.expr, variables))
+            kills.append(set())
+        elif (target := _assigned(statement)) is not None:
+            uses.append(referenced(statement.rvalue, variables))
+            kills.append({target})
+        else:
+            uses.append(referenced(statement, variables))
+            kills.append(_must_define(statement, variables))
+    live: list[set[str]] = [set() for _ in statements]
+    work = list(range(len(statements)))
+    queued = set(work)
+    while work:
+        index = work.pop()
+        queued.discard(index)
+        out: set[str] = set()
+        for successor in successors[index]:
+            out |= live[successor]
+        new = (out - kills[index]) | uses[index]
+        if new != live[index]:
+            live[index] = new
+            for predecessor in predecessors[index]:
+                if predecessor not in queued:
+                    queued.add(predecessor)
+                    work.append(predecessor)
+    return live
+
+
+def _is_conditional_jump(statement: c_ast.Node) -> bool:
+    from coroproj.cps.split import is_dispatch
+
+    if isinstance(statement, c_ast.If):
+        return isinstance(statement.iftrue, c_ast.Goto)
+    return isinstance(statement, c_ast.Switch) and is_dispatch(statement)
 
 
 def lift(split: SplitFunction) -> SplitFunction:
-    liveness = Liveness(split)
-    liveness.solve()
+    live = live_variables(split)
     order = list(split.function.variables())
     for piece in split.pieces:
         if piece.index == 0:
             piece.params = [param.name for param in split.function.params]
             continue
-        live = liveness.live_in[piece.label] - ({piece.receives} if piece.receives else set())
-        piece.params = [name for name in order if name in live]
+        entry_live = live[split.code.label_index[piece.label]]
+        entry_live = entry_live - ({piece.receives} if piece.receives else set())
+        piece.params = [name for name in order if name in entry_live]
     return split

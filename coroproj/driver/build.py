@@ -4,8 +4,9 @@ SCons trees get ``BACKEND=<name>`` (the project's ``coroproj`` site tool
 turns that into the backend's sources, and for ``cpc`` into ``CC=coroproj
 cc --backend cpc``).  Make trees get the compiler driver as ``CC`` for the
 cpc backend; a Make tree knows nothing of the stack backends, so those are
-a plain ``make``.  What the build produced is found afterwards: every ELF
-executable under the project written since the build started.
+a plain ``make`` (both get ``BACKEND=<name>``).  What the build produced is
+found afterwards: every ELF executable under ``build/<backend>/`` when the
+project has that directory, else every one written since the build started.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def build_command(root: Path, backend: str, jobs: int, extra: list[str]) -> list
         program = [scons] if scons else [sys.executable, "-m", "SCons"]
         return [*program, "-C", str(root), f"BACKEND={backend}", f"-j{jobs}", *extra]
     if any((root / name).is_file() for name in MAKEFILE_NAMES):
-        command = ["make", "-C", str(root), f"-j{jobs}"]
+        # BACKEND as for SCons, so a Makefile can pick the backend's objects.
+        command = ["make", "-C", str(root), f"-j{jobs}", f"BACKEND={backend}"]
         if backend == "cpc":
             command.append(f"CC={compiler_driver_command(backend)}")
         return [*command, *extra]
@@ -68,7 +70,21 @@ def run_build(root: Path, backend: str, jobs: int, extra: list[str]) -> BuildRes
         status = subprocess.run(command, cwd=root, env=environment).returncode
     except FileNotFoundError as error:
         raise UserError(f"coroproj build: cannot run {command[0]}: {error.strerror}") from None
-    return BuildResult(command, status, executables_since(root, started))
+    return BuildResult(command, status, build_executables(root, backend, started))
+
+
+def build_executables(root: Path, backend: str, started: float) -> list[Path]:
+    """The executables of this build.
+
+    A project that builds each backend into ``build/<backend>/`` (the
+    coroproj site tool's layout) has all of them there, whether this run
+    rebuilt them or found them up to date; elsewhere only what this run
+    wrote is known to be its output.
+    """
+    variant = root / "build" / backend
+    if variant.is_dir():
+        return executables_since(variant, 0.0)
+    return executables_since(root, started)
 
 
 def executables_since(root: Path, started: float) -> list[Path]:

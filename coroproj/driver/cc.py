@@ -8,7 +8,8 @@ compiled once (cached next to this package's sources would need write
 access, so it goes to a per-user cache keyed by the compiler and flags) and
 added to the link.  Everything else (objects, archives, libraries,
 assembly) passes through untouched, so ``make CC="coroproj cc --backend
-cpc"`` and SCons's ``CC`` work unchanged.
+cpc"`` and SCons's ``CC`` work unchanged.  The runtime's own sources (in
+``--print-runtime-dir``) are compiled untranslated.
 
 With any other backend the driver just runs the real compiler: the stack
 backends need no translation.
@@ -28,6 +29,7 @@ from coroproj.driver.gcc_args import GccCommand, parse_gcc_command
 from coroproj.errors import SourceError, UserError
 
 BACKENDS = ("cpc", "ucontext", "sigaltstack", "thread")
+RUNTIME_DEFAULT_OPTIMIZATION = "-O2"
 
 
 def real_compiler() -> list[str]:
@@ -35,7 +37,15 @@ def real_compiler() -> list[str]:
     return shlex.split(os.environ.get("COROPROJ_REAL_CC", "cc")) or ["cc"]
 
 
+PRINT_RUNTIME_DIR = "--print-runtime-dir"
+"""``coroproj cc --print-runtime-dir``: where the runtime's C sources are (for
+a Makefile: ``$(shell $(CC) --print-runtime-dir)/coroutine-cpc.c``)."""
+
+
 def run_cc(argv: list[str], backend: str) -> int:
+    if argv == [PRINT_RUNTIME_DIR]:
+        print(runtime_dir())
+        return 0
     compiler = real_compiler()
     if backend != "cpc":
         return subprocess.run([*compiler, *argv]).returncode
@@ -48,7 +58,10 @@ def run_cc(argv: list[str], backend: str) -> int:
     with tempfile.TemporaryDirectory(prefix="coroproj-cc-") as scratch:
         objects: list[str] = []
         for source in command.sources:
-            translated = _translate(source, command, compiler, Path(scratch))
+            # The runtime's own C (coroutine-cpc.c) is the native side of the
+            # calling convention: compiled as is, never translated.
+            is_runtime = Path(source).resolve().parent == runtime_dir()
+            translated = Path(source) if is_runtime else _translate(source, command, compiler, Path(scratch))
             if command.compile_only:
                 output = command.output or _default_output(source, command.mode)
             else:
@@ -98,6 +111,7 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
         source_name=source,
         need_cont=sorted(NEED_CONT_FUNCTIONS),
         yield_name=YIELD_FUNCTION,
+        extra_annotations=unit.extra_annotations,
     )
     digest = hashlib.sha256(source.encode()).hexdigest()[:8]
     path = scratch / f"{Path(source).stem}.{digest}.cps.c"
@@ -126,6 +140,10 @@ def _compiled_runtime(compiler: list[str], command: GccCommand) -> Path:
     """cpc_runtime.c compiled with the code-generation flags of this link, cached."""
     source = runtime_dir() / "cpc_runtime.c"
     relevant = [a for a in command.arguments if a.startswith(("-m", "-f", "-O", "-g", "-pthread"))]
+    if not any(a.startswith("-O") for a in relevant):
+        # A link line rarely repeats the compile's -O: the trampoline and the
+        # pushes are the hot path of every coroutine switch, never run at -O0.
+        relevant.insert(0, RUNTIME_DEFAULT_OPTIMIZATION)
     key = hashlib.sha256(
         "\0".join([*compiler, *relevant, source.read_text(), (runtime_dir() / "cpc_runtime.h").read_text()])
         .encode()
@@ -148,5 +166,7 @@ def main(argv: list[str], backend: str) -> int:
     try:
         return run_cc(argv, backend)
     except SourceError as error:
+        # A unit the translator rejects: the one-line diagnostic, status 2
+        # (like every coroproj error), never a traceback.
         print(str(error), file=sys.stderr)
-        return 1
+        return error.exit_status

@@ -12,7 +12,11 @@ Load it with ``env = Environment(tools=["default", "coroproj"], variables=...)``
   written, nothing is compiled) — ``coroproj check`` runs
   ``scons -Q compiledb`` on SCons trees;
 - ``env.CoroprojCheckAlias(project_dir, database)``: the ``check`` alias,
-  running ``coroproj check`` on that database.
+  running ``coroproj check`` on that database;
+- ``env.CoroprojCpcBackendObject(target)``: the object of coroproj's
+  ``coroutine-cpc.c`` (the cpc backend of the QEMU-style backend interface
+  in ``qemu/coroutine_int.h``), compiled natively — it is the runtime side
+  of the translation, never translated itself.
 
 The database always describes a stack-backend configuration: under ``cpc``
 the compile commands would name the translating driver, which the checker
@@ -21,10 +25,13 @@ does not need (it wants the project's own C, before translation).
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
 import sys
 from typing import Any
 
+import SCons.Errors
 from SCons.Script import Alias, AlwaysBuild, EnumVariable, Variables
 
 BACKENDS = ("ucontext", "sigaltstack", "thread", "cpc")
@@ -77,6 +84,25 @@ def _coroproj_check_alias(env: Any, project_dir: str, database: Any) -> Any:
     return Alias(CHECK_ALIAS, action)
 
 
+def _cpc_backend_object(env: Any, target: Any) -> Any:
+    """``coroutine-cpc.c`` from the coroproj package, compiled by the real compiler."""
+    runtime_dir = _cpc_runtime_dir()
+    native = env.Clone(CC=env["COROPROJ_NATIVE_CC"])
+    native.AppendUnique(CPPPATH=[runtime_dir])
+    return native.Object(target, native.File(os.path.join(runtime_dir, "coroutine-cpc.c")))
+
+
+def _cpc_runtime_dir() -> str:
+    # Asked of a child interpreter: inside SCons, ``import coroproj`` finds
+    # this tool module (SCons registers tools under their own names).
+    program = "from coroproj.runtime.cpc import RUNTIME_DIR; print(RUNTIME_DIR)"
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SCons.Errors.UserError(f"BACKEND=cpc needs coroproj importable by {sys.executable}:\n"
+                                     + result.stderr)
+    return result.stdout.strip()
+
+
 def generate(env: Any, **_kwargs: Any) -> None:
     variables = backend_variables()
     variables.Update(env)
@@ -86,6 +112,7 @@ def generate(env: Any, **_kwargs: Any) -> None:
     env.AddMethod(_coroproj_database, "CoroprojDatabase")
     env.AddMethod(_coroproj_check_alias, "CoroprojCheckAlias")
     env.AddMethod(_use_backend, "CoroprojUseBackend")
+    env.AddMethod(_cpc_backend_object, "CoroprojCpcBackendObject")
     env["COROPROJ_BACKENDS"] = BACKENDS
     env["COROPROJ_STACK_BACKENDS"] = STACK_BACKENDS
 

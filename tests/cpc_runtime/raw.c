@@ -10,6 +10,7 @@
  */
 #include "cpc_runtime.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

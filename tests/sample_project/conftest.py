@@ -20,6 +20,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_project"
 STACK_BACKENDS = ("ucontext", "sigaltstack", "thread")
+# cpc: the coroutines translated to continuations by `coroproj cc --backend cpc`.
+ALL_BACKENDS = (*STACK_BACKENDS, "cpc")
 BUILD_TIMEOUT_SECONDS = 900
 
 SampleBuild = Callable[[str], Path]

@@ -1,5 +1,6 @@
 """The block layer's C tests (sample_project/tests/block/test-*.c), built and run with every
-stack backend: each program exits 0 when all its checks pass and prints the failing one otherwise."""
+backend (the stack ones and cpc): each program exits 0 when all its checks pass and prints the
+failing one otherwise."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.sample_project.conftest import ALL_BACKENDS
+
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "sample_project" / "tests" / "block"
-BACKENDS = ("ucontext", "sigaltstack", "thread")
+BACKENDS = ALL_BACKENDS
 BLOCK_TESTS = sorted(path.stem for path in SOURCE_DIR.glob("test-*.c"))
 TIMEOUT_SECONDS = 120
 

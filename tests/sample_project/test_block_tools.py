@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-BACKENDS = ("ucontext", "sigaltstack", "thread")
+from tests.sample_project.conftest import ALL_BACKENDS
+
+BACKENDS = ALL_BACKENDS
 STRESS_LINE = re.compile(r"^stress workers=(\d+) ops=(\d+) errors=(\d+) ops_per_sec=(\d+)$", re.M)
 TIMEOUT_SECONDS = 120
 CHECK_CLEAN, CHECK_CORRUPT, CHECK_LEAKS = 0, 2, 3

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.sample_project.conftest import REPO, SAMPLE, STACK_BACKENDS, SampleBuild, scons_command
+from tests.sample_project.conftest import (
+    ALL_BACKENDS,
+    REPO,
+    SAMPLE,
+    STACK_BACKENDS,
+    SampleBuild,
+    scons_command,
+)
 
 UTIL_TESTS = sorted(path.stem for path in (SAMPLE / "tests").glob("test-*.c"))
 TEST_TIMEOUT_SECONDS = 120
@@ -36,7 +44,7 @@ def test_every_util_test_is_found() -> None:
     assert {"test-coroutine", "test-coroutine-locks", "test-main-loop", "test-thread-pool"} <= set(UTIL_TESTS)
 
 
-@pytest.mark.parametrize("backend", STACK_BACKENDS)
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
 @pytest.mark.parametrize("program", UTIL_TESTS)
 def test_util_c_test(sample_build: SampleBuild, backend: str, program: str) -> None:
     binary = sample_build(backend) / "tests" / program
@@ -49,7 +57,7 @@ def test_util_c_test(sample_build: SampleBuild, backend: str, program: str) -> N
     assert {name_backend[1] for name_backend in passed} == {backend}
 
 
-@pytest.mark.parametrize("backend", STACK_BACKENDS)
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
 def test_perf_prints_one_line_per_pool_setting(sample_build: SampleBuild, backend: str) -> None:
     binary = sample_build(backend) / "tests" / "test-coroutine"
     for mode, iterations in (("lifecycle", "200"), ("nesting", "1000"), ("yield", "200")):
@@ -95,6 +103,16 @@ def test_suspended_coroutines_use_only_touched_stack_pages(sample_build: SampleB
     # Every suspended coroutine has touched some stack, yet far less than the
     # stack it reserved.
     assert 0 < float(match["bytes"]) < COROUTINE_STACK_SIZE / 4
+
+
+def test_suspended_cpc_coroutines_cost_their_frames_not_a_stack(sample_build: SampleBuild) -> None:
+    result = run(sample_build("cpc") / "tests" / "test-coroutine", "suspended", "2000")
+    assert result.returncode == 0, result.stderr
+    match = SUSPENDED_LINE.match(result.stdout.strip())
+    assert match and match["count"] == "2000" and match["backend"] == "cpc", result.stdout
+    # A coroutine record and a continuation holding a few frames: far below
+    # the one stack page every stack backend touches at least.
+    assert 0 < float(match["bytes"]) < 1024
 
 
 def _generate_database(*variables: str) -> list[dict[str, str]]:
@@ -175,18 +193,28 @@ def test_coroproj_check_reports_nothing_on_the_util_part() -> None:
     assert util_findings == [], json.dumps(util_findings, indent=2)
 
 
-def test_cpc_backend_compiles_and_links_through_the_coroproj_driver() -> None:
-    # A dry run (-n): the translator itself is tested elsewhere.
+def test_cpc_backend_compiles_and_links_through_the_coroproj_driver(tmp_path: Path) -> None:
+    # A dry run (-n) in a copy without build/: the real tree's cpc build may be
+    # up to date, and then SCons prints no command at all.
+    copy = tmp_path / "sample_project"
+    ignored = shutil.ignore_patterns("build", "compile_commands.json", ".sconsign*")
+    shutil.copytree(SAMPLE, copy, ignore=ignored)
+    shutil.copytree(REPO / "site_scons", tmp_path / "site_scons")
     result = subprocess.run(
-        scons_command("-C", str(SAMPLE), "-Q", "-n", "BACKEND=cpc"),
+        scons_command("-C", str(copy), "-Q", "-n", "BACKEND=cpc"),
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     commands = [line for line in result.stdout.splitlines() if " -o build/cpc/" in line]
     compiles = [line for line in commands if " -c " in line]
     assert any("util/qemu-coroutine.c" in line for line in compiles)
-    assert all("-m coroproj cc --backend cpc" in line for line in compiles)
-    # No stack backend: coroproj's driver links its cpc runtime instead.
-    assert not any("util/coroutine-" in line for line in compiles)
+    # The project's own C is translated; the cpc backend that ships with
+    # coroproj (the runtime side) is compiled natively, and no stack backend.
+    backend = [line for line in compiles if "coroutine-cpc.c" in line]
+    assert len(backend) == 1 and "-m coroproj" not in backend[0]
+    assert "coroproj/runtime/cpc/coroutine-cpc.c" in backend[0]
+    project = [line for line in compiles if line not in backend]
+    assert all("-m coroproj cc --backend cpc" in line for line in project)
+    assert not any(f"util/coroutine-{stack}.c" in line for line in compiles for stack in STACK_BACKENDS)
     links = [line for line in commands if " -o build/cpc/tests/test-coroutine " in line]
     assert links and all("-m coroproj cc --backend cpc" in line for line in links)

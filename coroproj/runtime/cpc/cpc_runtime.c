@@ -5,6 +5,7 @@
 #include "cpc_runtime.h"
 
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -101,7 +101,10 @@
 #ifndef CPC_RUNTIME_H
 #define CPC_RUNTIME_H
 
-#include <stddef.h>
+/* No standard header: translated code is preprocessed text that already
+ * declares what its own includes declared (max_align_t, size_t...), and a
+ * second <stddef.h> here would re-declare some of them with conflicting
+ * (anonymous struct) types.  __SIZE_TYPE__ is what size_t is. */
 
 #ifdef __cplusplus
 extern "C" {
@@ -113,7 +116,7 @@ extern "C" {
 #define CPC_ALIGN __BIGGEST_ALIGNMENT__
 
 /* n rounded up to a multiple of CPC_ALIGN (a power of two). */
-#define CPC_ROUND(n) (((size_t)(n) + (CPC_ALIGN - 1)) & ~(size_t)(CPC_ALIGN - 1))
+#define CPC_ROUND(n) (((__SIZE_TYPE__)(n) + (CPC_ALIGN - 1)) & ~(__SIZE_TYPE__)(CPC_ALIGN - 1))
 
 struct Coroutine;
 struct cpc_cont;
@@ -127,8 +130,8 @@ typedef struct cpc_cont *cpc_function(struct cpc_cont *k);
 /* A continuation.  `length`/`size` are size_t (CPC's 16-bit fields silently
  * overflowed at 64 KiB); the block grows by doubling, without limit. */
 typedef struct cpc_cont {
-    size_t length;               /* bytes of data[] in use */
-    size_t size;                 /* capacity of data[] in bytes */
+    __SIZE_TYPE__ length; /* bytes of data[] in use */
+    __SIZE_TYPE__ size;   /* capacity of data[] in bytes */
     struct Coroutine *coroutine; /* owner, for qemu_coroutine_self(k) */
     void *allocation;            /* runtime-private: the block to free; it
                                     differs from the continuation when
@@ -170,7 +173,7 @@ void cpc_cont_free(cpc_cont *k);
 
 /* Cold path of the pushes: makes room for `extra` more bytes by at least
  * doubling the capacity; returns the (possibly moved) continuation. */
-cpc_cont *cpc_grow(cpc_cont *k, size_t extra);
+cpc_cont *cpc_grow(cpc_cont *k, __SIZE_TYPE__ extra);
 
 /* The trampoline: pops and calls function pointers until the continuation
  * is empty (CPC_TERMINATED) or the popped pointer is `yield_fn`
@@ -182,9 +185,9 @@ cpc_status cpc_run(cpc_cont **kp, cpc_function *yield_fn);
 
 /* Reserves CPC_ROUND(size) bytes on top of *kp and returns their address
  * (for an argument struct); may move the continuation, hence &k. */
-static inline void *cpc_push(cpc_cont **kp, size_t size)
+static inline void *cpc_push(cpc_cont **kp, __SIZE_TYPE__ size)
 {
-    size_t n = CPC_ROUND(size);
+    __SIZE_TYPE__ n = CPC_ROUND(size);
     cpc_cont *k = *kp;
     if (__builtin_expect(k->size - k->length < n, 0)) {
         k = *kp = cpc_grow(k, n);
@@ -204,10 +207,10 @@ static inline void cpc_push_fn(cpc_cont **kp, cpc_function *fn)
 /* Pushes a whole frame in one step: room for an argument struct of `size`
  * bytes (0 for none) followed by `fn`; returns where to write the
  * arguments.  This is what translated code uses for calls. */
-static inline void *cpc_push_frame(cpc_cont **kp, size_t size, cpc_function *fn)
+static inline void *cpc_push_frame(cpc_cont **kp, __SIZE_TYPE__ size, cpc_function *fn)
 {
-    size_t args = CPC_ROUND(size);
-    size_t n = args + CPC_FNSLOT;
+    __SIZE_TYPE__ args = CPC_ROUND(size);
+    __SIZE_TYPE__ n = args + CPC_FNSLOT;
     cpc_cont *k = *kp;
     if (__builtin_expect(k->size - k->length < n, 0)) {
         k = *kp = cpc_grow(k, n);
@@ -220,7 +223,7 @@ static inline void *cpc_push_frame(cpc_cont **kp, size_t size, cpc_function *fn)
 
 /* Pops CPC_ROUND(size) bytes and returns their address: a callee's own
  * argument struct.  Valid until the next push; copy the fields first. */
-static inline void *cpc_pop(cpc_cont *k, size_t size)
+static inline void *cpc_pop(cpc_cont *k, __SIZE_TYPE__ size)
 {
     k->length -= CPC_ROUND(size);
     return k->data + k->length;

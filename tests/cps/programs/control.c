@@ -144,6 +144,48 @@ static int coroutine_fn nested(int n)
     return sum;
 }
 
+/* Duff's device: case labels inside a loop inside the switch. */
+static int coroutine_fn duff(int count)
+{
+    int copied = 0;
+    int n = (count + 3) / 4;
+
+    switch (count % 4) {
+    case 0:
+        do {
+            copied += ident(1);
+            /* fall through */
+    case 3:
+            copied += 1;
+            /* fall through */
+    case 2:
+            copied += ident(1);
+            /* fall through */
+    case 1:
+            copied += 1;
+        } while (--n > 0);
+    }
+    return copied;
+}
+
+static long coroutine_fn wide_switch(long long v)
+{
+    for (int i = 0; i < 4; i++) {
+        switch (v + i) {
+        case -3:
+            continue;
+        case 5000000000LL:
+            return ident(5);
+        default:
+            if (i == 2) {
+                break;
+            }
+            qemu_coroutine_yield();
+        }
+    }
+    return -1;
+}
+
 static int done;
 
 static void coroutine_fn entry(void *opaque)
@@ -163,6 +205,10 @@ static void coroutine_fn entry(void *opaque)
     void_early(&out, 0);
     printf("void_early %d\n", out);
     printf("nested %d\n", nested(4));
+    for (int c = 1; c < 10; c++) {
+        printf("duff %d -> %d\n", c, duff(c));
+    }
+    printf("wide %ld %ld %ld\n", wide_switch(-5), wide_switch(4999999998LL), wide_switch(7));
     done = 1;
 }
 

@@ -1,6 +1,7 @@
 /* Results of every kind of type, and conversions of results to other types. */
 #include "qemu/coroutine.h"
 
+#include <stddef.h> /* max_align_t is defined by the header the translation includes too */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,0 +1,24 @@
+"""``coroproj build --backend cpc`` on the sample project: check, SCons build, binaries listed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.sample_project.conftest import REPO, SAMPLE, SampleBuild
+
+TIMEOUT_SECONDS = 900
+
+
+def test_coroproj_build_of_the_sample_project_lists_its_binaries(sample_build: SampleBuild) -> None:
+    sample_build("cpc")  # shared with the other cpc tests: only the check runs for real here
+    done = subprocess.run(
+        [sys.executable, "-m", "coroproj", "build", "--backend", "cpc", str(SAMPLE), "-j2", "-q"],
+        cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = [Path(line.strip()) for line in done.stdout.splitlines() if line.startswith("  ")]
+    names = {path.name for path in listed}
+    assert {"test-coroutine", "test-block", "sample-io", "sample-img"} <= names, done.stdout
+    assert all((REPO / path).is_file() and "build/cpc/" in path.as_posix() for path in listed)
