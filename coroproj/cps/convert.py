@@ -3,14 +3,16 @@
 A piece pops its argument struct (its live variables, then the result slot
 of a receiver), runs its native code, and ends by
 
-* a jump: forward jumps call the next piece directly (push only its
-  arguments; the chain of direct calls strictly advances through the
-  pieces, so the C stack stays bounded), backward jumps push a frame and
-  return to the trampoline (loops never grow the C stack, at any -O);
+* a jump to another piece: a direct call (push only its arguments), except
+  for the jumps that close a cycle of jumps (back edges of a depth-first
+  search), which push a frame and return to the trampoline — so no chain of
+  direct calls is unbounded and loops never grow the C stack, at any -O;
+  jumps to labels inside the same piece stay C ``goto``s;
 * a coroutine call: push the receiver's frame (result slot left empty),
   then the callee's frame, return to the trampoline; when the receiver
   would only return the result (``return g(...)``) no receiver is pushed and
-  the callee writes straight into our caller's slot;
+  the callee writes straight into our caller's slot; when a void call's
+  receiver would only jump on, the piece it jumps to receives instead;
 * ``return e``: ``CPC_RETURN`` into the receiver our caller pushed.
 
 Coroutine function types become ``cpc_function`` everywhere (``runtime_type``)
@@ -31,6 +33,7 @@ from coroproj.cps.common import (
     innermost_typedecl,
     is_void,
     parameter_types,
+    reject,
     set_child,
     type_text,
 )
@@ -39,6 +42,9 @@ from coroproj.cps.lift import referenced
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import Kind, kinds_of
 from coroproj.frontend.typing import TypeEnv
+
+RESULT_SLOT = "cpc__result"
+"""The receiver's last field (never a user's variable name: those travel too)."""
 
 
 class RawStatement(gnu_ast.GnuNode):
@@ -140,6 +146,27 @@ class Converter:
         self._declarations: dict[tuple[str, int], str] = {}
         self.tail_receivers = self._tail_receivers()
         self.bouncing_jumps = self._bouncing_jumps()
+        self.receiver_alias = self._empty_receivers()
+
+    def _empty_receivers(self) -> dict[str, str]:
+        """Receivers of void calls that would only jump on: the piece jumped to
+        receives instead (same live variables, no result slot), and the empty
+        piece is not emitted."""
+        alias: dict[str, str] = {}
+        for piece in self.split.pieces:
+            for statement, following in zip(piece.body, piece.body[1:], strict=False):
+                if not (isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto)):
+                    continue
+                receiver = self.by_label[following.name]
+                if receiver.label in self.tail_receivers or not is_void(
+                    statement.functype.type, self.unit.env
+                ):
+                    continue
+                if len(receiver.body) == 1 and isinstance(receiver.body[0], c_ast.Goto):
+                    target = self.by_label.get(receiver.body[0].name)
+                    if target is not None and target is not receiver and target.params == receiver.params:
+                        alias[receiver.label] = target.label
+        return alias
 
     def _bouncing_jumps(self) -> set[tuple[str, str]]:
         """Jumps that must go through the trampoline: the back edges of a depth-first
@@ -233,7 +260,7 @@ class Converter:
         fields = [self._decl_text(name, self.variables[name].type) + ";" for name in piece.params]
         result = self._result_type(piece)
         if result is not None:
-            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text("result", result) + ";")
+            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text(RESULT_SLOT, result) + ";")
         if not fields:
             return None
         return f"struct {self.struct_name(piece)} {{ " + " ".join(fields) + " };"
@@ -276,9 +303,8 @@ class Converter:
                     lines.append(self._decl_text(name, self.variables[name].type) + f" = cpc__a->{name};")
                     copied.add(name)
                 if piece.receives is not None and piece.receives in used:
-                    lines.append(
-                        self._decl_text(piece.receives, self._result_type(piece)) + " = cpc__a->result;"
-                    )
+                    received = self._decl_text(piece.receives, self._result_type(piece))
+                    lines.append(f"{received} = cpc__a->{RESULT_SLOT};")
                     copied.add(piece.receives)
                 if not piece.params and (piece.receives is None or piece.receives not in used):
                     lines.append("(void)cpc__a;")
@@ -307,10 +333,7 @@ class Converter:
         return "\n".join(out)
 
     def _line(self, statement: c_ast.Node) -> str:
-        coord = getattr(statement, "coord", None)
-        if coord is None or not getattr(coord, "line", None) or not getattr(coord, "file", None):
-            return ""
-        return f'#line {coord.line} "{_escape(coord.file)}"\n'
+        return _line_of(statement)
 
     def statement_text(self, piece: Piece, statement: c_ast.Node) -> str:
         rewrite_need_cont_calls(statement, self.unit, self.unit.env, CONT)
@@ -392,7 +415,7 @@ class Converter:
         return mine == theirs
 
     def call_text(self, piece: Piece, call: CoroutineCall, receiver_label: str) -> str:
-        receiver = self.by_label[receiver_label]
+        receiver = self.by_label[self.receiver_alias.get(receiver_label, receiver_label)]
         lines: list[str] = []
         if not self._is_tail_call(call, receiver):
             if self.has_frame_struct(receiver):
@@ -412,8 +435,6 @@ class Converter:
         types = parameter_types(call.functype, self.unit.env)
         args = list(expression.args.exprs) if expression.args is not None else []
         if len(args) != len(types):
-            from coroproj.cps.common import reject
-
             reject(
                 call.call,
                 "unsupported",
@@ -442,7 +463,7 @@ def args_struct_text(types: list[c_ast.Node], unit: Unit) -> str:
 
 
 def _indent(text: str) -> str:
-    return "\n".join(("  " + line) if not line.startswith("#line") else line for line in text.splitlines())
+    return "\n".join(("  " + line) if not line.startswith("#") else line for line in text.splitlines())
 
 
 def _escape(path: str) -> str:
@@ -457,11 +478,16 @@ def convert(split: SplitFunction, unit: Unit) -> str:
     out: list[str] = []
     generator = ConvertGenerator()
     for moved in function.file_scope:
+        if isinstance(moved, c_ast.Decl) and is_coroutine_decl(moved, unit):
+            # a block-scope prototype of a coroutine function
+            out.append(_line_of(moved) + f"cpc_cont *{moved.name}(cpc_cont *{CONT});")
+            continue
         moved = runtime_type(
             moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
         )
         out.append(_line_of(moved) + generator.visit(moved) + ";")
-    pieces = [piece for piece in split.pieces if piece.label not in converter.tail_receivers]
+    skipped = converter.tail_receivers | set(converter.receiver_alias)
+    pieces = [piece for piece in split.pieces if piece.label not in skipped]
     for piece in pieces[1:]:
         struct = converter.frame_struct(piece)
         if struct is not None:
@@ -480,10 +506,22 @@ def convert(split: SplitFunction, unit: Unit) -> str:
     return "\n".join(out) + "\n"
 
 
+SYSTEM_HEADER_DIRS = ("/usr/include/", "/usr/local/include/", "/usr/lib/gcc/", "/usr/lib64/gcc/")
+
+
 def _line_of(node: c_ast.Node) -> str:
+    """The line directive mapping what follows back to ``node``'s source line.
+
+    Declarations from system headers get GCC's line marker with the
+    system-header flag (``# N "file" 3``), so the compiler keeps silencing
+    their warnings (-Wredundant-decls on glibc's scanf aliases, ...) as it
+    did before preprocessing.
+    """
     coord = getattr(node, "coord", None)
     if coord is None or not getattr(coord, "line", None) or not getattr(coord, "file", None):
         return ""
+    if coord.file.startswith(SYSTEM_HEADER_DIRS):
+        return f'# {coord.line} "{_escape(coord.file)}" 3\n'
     return f'#line {coord.line} "{_escape(coord.file)}"\n'
 
 

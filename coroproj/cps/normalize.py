@@ -123,6 +123,12 @@ class Normalizer:
         return items[-1].coord if items else self.definition.body.coord
 
     def _parameters(self) -> list[c_ast.Decl]:
+        if self.definition.param_decls:
+            reject(
+                self.definition,
+                "unsupported",
+                f"old-style (K&R) definition of coroutine function '{self.name}'; write a prototype",
+            )
         params: list[c_ast.Decl] = []
         args = self.functype.args
         for param in args.params if args is not None else ():
@@ -206,8 +212,7 @@ class Normalizer:
             if isinstance(node, c_ast.TypeOf):
                 self._rename(node.expr, scopes)
                 return
-            if isinstance(node, c_ast.FuncDecl):
-                pass  # prototype-scope parameter names are not locals
+            # (prototype-scope parameter names inside a FuncDecl are not locals)
             node = getattr(node, "type", None)
             if not isinstance(node, c_ast.Node):
                 return
@@ -290,6 +295,8 @@ class Normalizer:
     def _lower_statement(self, stmt: c_ast.Node | None, out: list[c_ast.Node]) -> None:
         if stmt is None or isinstance(stmt, c_ast.EmptyStatement):
             return
+        if isinstance(stmt, c_ast.FuncDef):
+            reject(stmt, "unsupported", "nested function in a coroutine function (its frame would be split)")
         if isinstance(stmt, c_ast.Decl):
             self._hoist(stmt, out)
             return
@@ -548,8 +555,12 @@ class Normalizer:
             named = operand.type if isinstance(operand, c_ast.Typename) else self.env.type_of(operand)
             if named is not None and not any(isinstance(sub, c_ast.TypeOf) for sub in walk(named)):
                 return named
-        reject(decl, "unsupported", f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
-               "cannot resolve); declare it with the type it names")
+        reject(
+            decl,
+            "unsupported",
+            f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
+            "cannot resolve); declare it with the type it names",
+        )
 
     def _check_vla(self, decl: c_ast.Decl) -> None:
         node = decl.type
@@ -577,7 +588,7 @@ class Normalizer:
     # -- expressions --------------------------------------------------------
     def _lower_expr(self, expr: c_ast.Node | None) -> tuple[list[c_ast.Node], c_ast.Node | None]:
         """Hoist the coroutine calls of ``expr``: (statements to run first, native rest)."""
-        if expr is None or not self._has_coroutine_call(expr):
+        if expr is None or not (self._has_coroutine_call(expr) or _jumps_out_of_expression(expr)):
             return [], expr
         method = getattr(self, "_expr_" + type(expr).__name__, None)
         if method is None:
@@ -807,6 +818,19 @@ def _has_effect(expr: c_ast.Node) -> bool:
 
 def _declares(node: c_ast.Node | None) -> bool:
     return isinstance(node, c_ast.Decl)
+
+
+_JUMPS = (c_ast.Return, c_ast.Goto, c_ast.Label, c_ast.Break, c_ast.Continue, c_ast.Case, c_ast.Default)
+
+
+def _jumps_out_of_expression(expr: c_ast.Node) -> bool:
+    """A statement expression holding a return, goto, label, break or continue:
+    like a coroutine call, it must be taken apart (a plain ``return`` left in a
+    piece would return the wrong thing).  Conservative: loops inside the
+    statement expression make it lowered too."""
+    return any(isinstance(node, gnu_ast.StmtExpr) for node in walk(expr)) and any(
+        isinstance(node, _JUMPS) for node in walk(expr)
+    )
 
 
 def _label(name: str, coord: object) -> c_ast.Label:
