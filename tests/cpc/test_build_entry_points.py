@@ -94,3 +94,24 @@ def test_coroproj_build_refuses_to_translate_wrong_annotations(make_tree: Path) 
     assert "missing coroutine_fn annotation on 'take_turn'" in done.stderr
     assert "the CPS translation needs correct annotations" in done.stderr
     assert not (make_tree / "ping").exists() and not list(make_tree.glob("*.o"))
+
+
+def test_translation_digest_follows_the_translator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SCons tool puts it into every cpc command: a changed pass or runtime rebuilds the
+    translated objects and relinks (the command lines alone never change)."""
+    from coroproj.runtime import cpc
+
+    package = cpc.RUNTIME_DIR.parents[1]
+    copy = tmp_path / "coroproj"
+    for directory in ("cps", "frontend", "driver", "runtime/cpc"):
+        shutil.copytree(package / directory, copy / directory)
+    monkeypatch.setattr(cpc, "RUNTIME_DIR", copy / "runtime" / "cpc")
+    original = cpc.translation_digest()
+    assert original == cpc.translation_digest()
+    for changed in ("cps/convert.py", "runtime/cpc/cpc_runtime.h"):
+        path = copy / changed
+        text = path.read_text()
+        path.write_text(text + "\n")
+        assert cpc.translation_digest() != original, changed
+        path.write_text(text)
+    assert cpc.translation_digest() == original
