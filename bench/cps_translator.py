@@ -2,10 +2,13 @@
 
 Translates units of random coroutine programs (the differential tester's
 generator: loops, switches, gotos, nested calls, several return types)
-and real-looking hand-written ones (tests/cps/programs), and prints, for
+the hand-written test programs (tests/cps/programs) and the sample
+project's util/ and block/ units (real code), and prints, for
 each, the median over several runs of
 
-  * the whole ``translate`` call (validate .. emit) per coroutine function,
+  * the passes proper (validate, normalize .. convert) per coroutine function,
+  * the whole ``translate`` call of the unit, emit included (it regenerates
+    every declaration of the unit, headers too: a per-unit cost),
   * the front-end parse of the same preprocessed text, for scale.
 
     nice python3 bench/cps_translator.py [--programs N] [--runs R]
@@ -40,27 +43,37 @@ def coroutine_functions(ast: c_ast.FileAST) -> int:
     )
 
 
-def measure(source: Path, runs: int) -> tuple[int, float, float, int]:
-    text = preprocess(source, ["-I", str(INCLUDE)])
-    parse_times, translate_times = [], []
+SAMPLE = ROOT / "sample_project"
+
+
+def measure(source: Path, runs: int) -> tuple[int, float, float, float]:
+    """(coroutine functions, parse s, passes s (validate .. convert), whole translate s), medians."""
+    include = SAMPLE / "include" if SAMPLE in source.parents else INCLUDE
+    text = preprocess(source, ["-I", str(include)])
+    parse_times, pass_times, total_times = [], [], []
     functions = 0
-    output = ""
     for _ in range(runs):
-        start = time.perf_counter()
-        unit = parse_unit_text(text, str(source))
-        parsed = time.perf_counter()
-        output = translate(
-            unit.ast,
-            source_name=str(source),
-            need_cont=sorted(cpc.NEED_CONT_FUNCTIONS),
-            yield_name=cpc.YIELD_FUNCTION,
-            extra_annotations=unit.extra_annotations,
-        )
-        done = time.perf_counter()
-        functions = coroutine_functions(unit.ast)
-        parse_times.append(parsed - start)
-        translate_times.append(done - parsed)
-    return functions, statistics.median(parse_times), statistics.median(translate_times), len(output)
+        for stage, times in (("convert", pass_times), (None, total_times)):
+            start = time.perf_counter()
+            unit = parse_unit_text(text, str(source))
+            parsed = time.perf_counter()
+            translate(
+                unit.ast,
+                source_name=str(source),
+                stage=stage,
+                need_cont=sorted(cpc.NEED_CONT_FUNCTIONS),
+                yield_name=cpc.YIELD_FUNCTION,
+                extra_annotations=unit.extra_annotations,
+            )
+            times.append(time.perf_counter() - parsed)
+            parse_times.append(parsed - start)
+            functions = coroutine_functions(unit.ast)
+    return (
+        functions,
+        statistics.median(parse_times),
+        statistics.median(pass_times),
+        statistics.median(total_times),
+    )
 
 
 def main() -> int:
@@ -75,19 +88,27 @@ def main() -> int:
         generated.write_text(batch_source(1, 0, args.programs))
         units = [("random programs", generated)]
         units += [(f"programs/{p.name}", p) for p in sorted((ROOT / "tests/cps/programs").glob("*.c"))]
-        print(f"{'unit':28} {'functions':>9} {'parse ms':>9} {'translate ms':>12} {'ms/function':>11}")
-        total_functions, total_time = 0, 0.0
+        units += [
+            (f"sample_project/{p.parent.name}/{p.name}", p)
+            for directory in ("util", "block")
+            for p in sorted((SAMPLE / directory).glob("*.c"))
+            if not p.name.startswith("coroutine-")
+        ]
+        header = f"{'unit':42} {'functions':>9} {'parse ms':>9} {'passes ms':>9} {'ms/function':>11}"
+        print(header + f" {'whole ms':>9}")
+        total_functions, total_passes = 0, 0.0
         for name, source in units:
-            functions, parse, work, _ = measure(source, args.runs)
+            functions, parse, passes, whole = measure(source, args.runs)
             total_functions += functions
-            total_time += work
+            total_passes += passes
+            per_function = f"{passes * 1000 / functions:11.2f}" if functions else f"{'-':>11}"
             print(
-                f"{name:28} {functions:9d} {parse * 1000:9.1f} {work * 1000:12.1f} "
-                f"{work * 1000 / max(functions, 1):11.2f}"
+                f"{name:42} {functions:9d} {parse * 1000:9.1f} {passes * 1000:9.1f} {per_function} "
+                f"{whole * 1000:9.1f}"
             )
         print(
-            f"{'all':28} {total_functions:9d} {'':9} {total_time * 1000:12.1f} "
-            f"{total_time * 1000 / max(total_functions, 1):11.2f}"
+            f"{'all':42} {total_functions:9d} {'':9} {total_passes * 1000:9.1f} "
+            f"{total_passes * 1000 / max(total_functions, 1):11.2f}"
         )
     return 0
 

@@ -139,6 +139,69 @@ class Converter:
         self.by_label = {piece.label: piece for piece in split.pieces}
         self._declarations: dict[tuple[str, int], str] = {}
         self.tail_receivers = self._tail_receivers()
+        self.bouncing_jumps = self._bouncing_jumps()
+        self.receiver_alias = self._empty_receivers()
+
+    def _empty_receivers(self) -> dict[str, str]:
+        """Receivers of void calls that would only jump on: the piece jumped to
+        receives instead (same live variables, no result slot), and the empty
+        piece is not emitted."""
+        alias: dict[str, str] = {}
+        for piece in self.split.pieces:
+            for statement, following in zip(piece.body, piece.body[1:], strict=False):
+                if not (isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto)):
+                    continue
+                receiver = self.by_label[following.name]
+                if receiver.label in self.tail_receivers or not is_void(
+                    statement.functype.type, self.unit.env
+                ):
+                    continue
+                if len(receiver.body) == 1 and isinstance(receiver.body[0], c_ast.Goto):
+                    target = self.by_label.get(receiver.body[0].name)
+                    if target is not None and target is not receiver and target.params == receiver.params:
+                        alias[receiver.label] = target.label
+        return alias
+
+    def _bouncing_jumps(self) -> set[tuple[str, str]]:
+        """Jumps that must go through the trampoline: the back edges of a depth-first
+        search of the jump graph (calls excluded: they return to the trampoline).
+
+        Every other jump calls its piece directly.  Cutting the back edges
+        leaves no cycle of direct calls, so the C stack stays bounded at any
+        optimisation level while a loop whose body calls a coroutine (a
+        receiver jumping back to the loop head) costs no extra bounce.
+        """
+        edges: dict[str, list[str]] = {}
+        for piece in self.split.pieces:
+            targets: list[str] = []
+            for position, statement in enumerate(piece.body):
+                after_call = position > 0 and isinstance(piece.body[position - 1], CoroutineCall)
+                for node in _all_nodes(statement):
+                    if isinstance(node, c_ast.Goto) and node.name in self.by_label and not after_call:
+                        targets.append(node.name)
+            edges[piece.label] = targets
+        back: set[tuple[str, str]] = set()
+        state: dict[str, int] = {}  # 1 on the stack, 2 done
+        for root in edges:
+            if root in state:
+                continue
+            stack = [(root, iter(edges[root]))]
+            state[root] = 1
+            while stack:
+                node, successors = stack[-1]
+                advanced = False
+                for successor in successors:
+                    if state.get(successor) == 1:
+                        back.add((node, successor))
+                    elif successor not in state:
+                        state[successor] = 1
+                        stack.append((successor, iter(edges.get(successor, []))))
+                        advanced = True
+                        break
+                if not advanced:
+                    state[node] = 2
+                    stack.pop()
+        return back
 
     def _tail_receivers(self) -> set[str]:
         """Receivers made pointless by ``return g(...)``: not emitted at all.
@@ -308,8 +371,7 @@ class Converter:
     def jump_text(self, source: Piece, label: str) -> str:
         target = self.by_label[label]
         fill = [f"cpc__j->{name} = {name};" for name in target.params]
-        forward = target.index > source.index
-        if forward:
+        if (source.label, label) not in self.bouncing_jumps:
             if not target.params:
                 return f"return {target.name}({CONT});"
             return "\n".join(
@@ -351,7 +413,7 @@ class Converter:
         return mine == theirs
 
     def call_text(self, piece: Piece, call: CoroutineCall, receiver_label: str) -> str:
-        receiver = self.by_label[receiver_label]
+        receiver = self.by_label[self.receiver_alias.get(receiver_label, receiver_label)]
         lines: list[str] = []
         if not self._is_tail_call(call, receiver):
             if self.has_frame_struct(receiver):
@@ -362,7 +424,7 @@ class Converter:
                 lines += [f"cpc__r->{name} = {name};" for name in receiver.params]
             else:
                 lines.append(f"cpc_push_frame(&{CONT}, 0, {receiver.name});")
-        expression = copy.deepcopy(call.call)
+        expression = call.call  # belongs to this piece only
         rewrite_need_cont_calls(expression, self.unit, self.unit.env, CONT)
         expression = self._types_in_statement(expression)
         callee = self.generator.visit(expression.name)
@@ -420,7 +482,8 @@ def convert(split: SplitFunction, unit: Unit) -> str:
             moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
         )
         out.append(_line_of(moved) + generator.visit(moved) + ";")
-    pieces = [piece for piece in split.pieces if piece.label not in converter.tail_receivers]
+    skipped = converter.tail_receivers | set(converter.receiver_alias)
+    pieces = [piece for piece in split.pieces if piece.label not in skipped]
     for piece in pieces[1:]:
         struct = converter.frame_struct(piece)
         if struct is not None:

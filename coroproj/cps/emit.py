@@ -11,8 +11,6 @@ top-level item and every statement of a piece back to the user's source.
 
 from __future__ import annotations
 
-import copy
-
 from pycparser import c_ast
 
 from coroproj.cps.common import CONT, Unit
@@ -39,7 +37,7 @@ def emit(unit: Unit, translated: dict[int, str]) -> str:
         if isinstance(ext, c_ast.FuncDef) and id(ext) in translated:
             out.append(translated[id(ext)])
             continue
-        item = copy.deepcopy(ext)
+        item = ext  # rewritten in place: translate consumes its AST
         if isinstance(item, c_ast.FuncDef):
             if item.decl.name in unit.need_cont:
                 _add_hidden_parameter(item.decl)

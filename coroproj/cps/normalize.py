@@ -98,7 +98,7 @@ class Normalizer:
         self.env.push()
         try:
             params = self._parameters()
-            body = copy.deepcopy(self.definition.body)
+            body = self.definition.body  # taken apart in place: the unit is translated once
             self._rename(body, [{p.name: p.name for p in params}])
             out: list[c_ast.Node] = []
             self._lower_statement(body, out)
@@ -123,6 +123,12 @@ class Normalizer:
         return items[-1].coord if items else self.definition.body.coord
 
     def _parameters(self) -> list[c_ast.Decl]:
+        if self.definition.param_decls:
+            reject(
+                self.definition,
+                "unsupported",
+                f"old-style (K&R) definition of coroutine function '{self.name}'; write a prototype",
+            )
         params: list[c_ast.Decl] = []
         args = self.functype.args
         for param in args.params if args is not None else ():
@@ -488,7 +494,14 @@ class Normalizer:
             self.file_scope.append(decl)
             return
         self._check_vla(decl)
-        hoisted_type = decl.type
+        if _has_cleanup(decl):
+            reject(
+                decl,
+                "cleanup",
+                f"'{decl.name}' has __attribute__((cleanup)): its scope ends in another piece of the "
+                "coroutine, so the cleanup cannot run where C says it does",
+            )
+        hoisted_type = self._without_typeof(decl)
         if isinstance(hoisted_type, c_ast.ArrayDecl) and hoisted_type.dim is None:
             hoisted_type = copy.deepcopy(hoisted_type)
             hoisted_type.dim = self._implicit_dimension(decl)
@@ -525,6 +538,28 @@ class Normalizer:
         prefix, value = self._lower_expr(decl.init)
         out += prefix
         out.append(c_ast.Assignment("=", target, value, decl.coord))
+
+    def _without_typeof(self, decl: c_ast.Decl) -> c_ast.Node:
+        """The declared type with a ``__typeof__(expr)`` base replaced by the type it names.
+
+        The hoisted variable travels in frame structs at file scope, where the
+        expression's variables are not in scope (and a coroutine call in it
+        would have the translated function type).
+        """
+        node = decl.type
+        if not any(isinstance(sub, c_ast.TypeOf) for sub in walk(node)):
+            return node
+        if isinstance(node, c_ast.TypeDecl) and isinstance(node.type, c_ast.TypeOf):
+            operand = node.type.expr
+            named = operand.type if isinstance(operand, c_ast.Typename) else self.env.type_of(operand)
+            if named is not None and not any(isinstance(sub, c_ast.TypeOf) for sub in walk(named)):
+                return named
+        reject(
+            decl,
+            "unsupported",
+            f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
+            "cannot resolve); declare it with the type it names",
+        )
 
     def _check_vla(self, decl: c_ast.Decl) -> None:
         node = decl.type
@@ -837,6 +872,18 @@ def _rank(names: list[str]) -> int:
         if cleaned == [n for n in spelled if n != "signed"] or cleaned == spelled:
             return index
     return -1
+
+
+def _has_cleanup(decl: c_ast.Decl) -> bool:
+    """``__attribute__((cleanup(f)))`` anywhere on the declaration."""
+    for node in walk(decl):
+        if isinstance(node, c_ast.Attribute) and node.name.strip("_") == "cleanup":
+            return True
+    return any(
+        isinstance(attribute, c_ast.Attribute) and attribute.name.strip("_") == "cleanup"
+        for spec in decl.attributes or []
+        for attribute in getattr(spec, "attributes", [])
+    )
 
 
 def _anonymous_aggregate(type_node: c_ast.Node) -> bool:

@@ -16,6 +16,10 @@ Each problem stops the translation with ``file:line: error: ...
 ``setjmp``, ``alloca``,     inside a coroutine function
 ``vla``, ``computed-goto``
 ``return-local-address``    ``return &local`` (checked by normalize)
+``cleanup``                 a local with ``__attribute__((cleanup))`` split across
+                            pieces (checked by normalize)
+``unsupported``             anything else the passes cannot represent (an unnamed
+                            struct type travelling between pieces, ...)
 ``typedef-annotation``      an annotation reaching a function type only through
                             a typedef (``coroutine_fn Fn *p``)
 ==========================  =====================================================

@@ -19,10 +19,23 @@ static BlockDriver *block_drivers[] = {
     &bdrv_cow, &bdrv_raw, &bdrv_memory, &bdrv_null,
 };
 
+/* The registry is static: check once that every driver fills in what the
+ * generic layer calls without looking, and that names are unique. */
 void bdrv_init(void)
 {
-    /* The registry is static; nothing to set up.  Kept as the place where a
-     * program states that it uses the block layer. */
+    for (size_t i = 0; i < ARRAY_SIZE(block_drivers); i++) {
+        BlockDriver *drv = block_drivers[i];
+
+        if (!drv->format_name || !drv->bdrv_open || !drv->bdrv_getlength || !drv->bdrv_co_preadv) {
+            qemu_abort("block driver %zu ('%s') lacks a mandatory callback", i,
+                       drv->format_name ? drv->format_name : "?");
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(block_drivers[j]->format_name, drv->format_name) == 0) {
+                qemu_abort("two block drivers are called '%s'", drv->format_name);
+            }
+        }
+    }
 }
 
 char *bdrv_strdup_printf(const char *fmt, ...)

@@ -52,7 +52,6 @@
 
 #define L2_ENTRY_SIZE 8
 #define REFCOUNT_SIZE 2
-#define REFCOUNT_MAX UINT16_MAX
 
 /* A cluster allocation whose data is being written (s->lock not held). */
 typedef struct CowAllocation {

@@ -17,7 +17,7 @@ typedef struct BDRVRawState {
     int fd;
 } BDRVRawState;
 
-typedef enum RawOp { RAW_READ, RAW_WRITE, RAW_FLUSH, RAW_TRUNCATE, RAW_ZEROES } RawOp;
+typedef enum RawOp { RAW_READ, RAW_WRITE, RAW_FLUSH, RAW_TRUNCATE, RAW_ZEROES, RAW_STATUS } RawOp;
 
 /* One system call for a pool thread. */
 typedef struct RawWork {
@@ -26,7 +26,39 @@ typedef struct RawWork {
     int64_t offset;
     int64_t bytes;
     uint8_t *buf;
+    int64_t status_end;     /* RAW_STATUS: end of the run of data or hole */
+    bool status_data;       /* RAW_STATUS: the run is data */
 } RawWork;
+
+/* The run of data or of hole starting at work->offset, from the file
+ * system's SEEK_DATA/SEEK_HOLE; without them, everything is data. */
+static int raw_find_extent(RawWork *work)
+{
+    off_t data = lseek(work->fd, work->offset, SEEK_DATA);
+
+    if (data < 0 && errno == ENXIO) {
+        /* Only a hole up to the end of the file. */
+        work->status_data = false;
+        work->status_end = work->offset + work->bytes;
+        return 0;
+    }
+    if (data < 0) {
+        work->status_data = true;
+        work->status_end = work->offset + work->bytes;
+        return 0;
+    }
+    if (data > work->offset) {
+        work->status_data = false;
+        work->status_end = data;
+        return 0;
+    }
+    work->status_data = true;
+    work->status_end = lseek(work->fd, work->offset, SEEK_HOLE);
+    if (work->status_end < 0) {
+        work->status_end = work->offset + work->bytes;
+    }
+    return 0;
+}
 
 /* Runs on a pool thread: returns 0 or -errno.  A read past the end of the
  * file reads zeroes (the file of an overlay grows as it is allocated). */
@@ -56,6 +88,8 @@ static int raw_worker(void *opaque)
             free(work->buf);
             return ret;
         }
+    case RAW_STATUS:
+        return raw_find_extent(work);
     case RAW_READ:
     case RAW_WRITE:
         break;
@@ -134,6 +168,22 @@ static int coroutine_fn raw_co_truncate(BlockDriverState *bs, int64_t size)
         bs->total_sectors_bytes = size;
     }
     return ret;
+}
+
+static int coroutine_fn raw_co_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                            int64_t *pnum, int64_t *map)
+{
+    BDRVRawState *s = bs->opaque;
+    RawWork work = { .op = RAW_STATUS, .fd = s->fd, .offset = offset, .bytes = bytes };
+    int ret = thread_pool_submit_co(raw_worker, &work);
+
+    if (ret < 0) {
+        return ret;
+    }
+    *pnum = MAX(1, MIN(bytes, work.status_end - offset));
+    *map = offset;
+    return (work.status_data ? BDRV_BLOCK_DATA : BDRV_BLOCK_ZERO) | BDRV_BLOCK_ALLOCATED |
+           BDRV_BLOCK_OFFSET_VALID;
 }
 
 static int raw_open(BlockDriverState *bs, const char *filename, int flags, char **errp)
@@ -222,4 +272,5 @@ BlockDriver bdrv_raw = {
     .bdrv_co_pwrite_zeroes = raw_co_pwrite_zeroes,
     .bdrv_co_flush = raw_co_flush,
     .bdrv_co_truncate = raw_co_truncate,
+    .bdrv_co_block_status = raw_co_block_status,
 };

@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-RETURN_TYPES = ("int", "long", "double", "char", "unsigned short", "struct pair")
+RETURN_TYPES = ("int", "long", "double", "char", "unsigned short", "struct pair", "const int *")
 
 PRELUDE = """\
 #include "colock.h"
@@ -40,6 +40,8 @@ typedef struct co_state {
     int blocked;
     int finished;
 } co_state;
+
+static const int cells[8] = { 3, 14, 15, 92, 65, 35, 89, 79 };
 
 static CoMutex shared_lock;
 static CoQueue shared_queue;
@@ -91,6 +93,7 @@ def to_int(call: str, rtype: str) -> str:
         "char": f"({call} & 63)",
         "unsigned short": f"({call} & 1023)",
         "struct pair": f"({call}.a & 1023)",
+        "const int *": f"(*{call} & 1023)",
     }[rtype]
 
 
@@ -102,6 +105,7 @@ def return_expression(value: str, rtype: str) -> str:
         "char": f"(char)(({value}) & 63)",
         "unsigned short": f"(unsigned short)({value})",
         "struct pair": f"(struct pair){{ {value}, (long)({value}) * 7L }}",
+        "const int *": f"&cells[({value}) & 7]",
     }[rtype]
 
 
@@ -181,6 +185,11 @@ class ProgramGenerator:
             then, tc = self.expr(depth - 1, allow_call)
             other, oc = self.expr(depth - 1, allow_call)
             return f"({cond} ? {then} : {other})", cc or tc or oc
+        if roll < 0.82:
+            value, vc = self.expr(depth - 1, allow_call)
+            rest, rc = self.expr(depth - 1, allow_call and not vc)
+            var = self.fresh("se")
+            return f"({{ int {var} = {value}; ({var} + {rest}) & 1023; }})", vc or rc
         if roll < 0.85:
             value, vc = self.expr(depth - 1, allow_call)
             rest, rc = self.expr(depth - 1, allow_call)
@@ -308,6 +317,11 @@ class ProgramGenerator:
                     return [
                         f"struct pair {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
                         f'TRACE("s", ({var}.a + (int)({var}.b % 1000)) & 1023);',
+                    ]
+                if target.rtype == "const int *":
+                    return [
+                        f"const int *{var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
+                        f'TRACE("p", {var}[0] + (int)({var} - cells));',
                     ]
                 return [
                     f"{kind} {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",

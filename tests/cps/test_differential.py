@@ -94,5 +94,8 @@ def test_generated_programs_use_every_feature() -> None:
         "double",
         "long",
         "(void)(",
+        "const int *",
+        "({ int se",
+        "&& ((",
     ):
         assert feature in text, feature

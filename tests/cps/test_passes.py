@@ -176,17 +176,44 @@ def test_convert_tail_call_pushes_no_receiver() -> None:
     assert "cpc_push_frame(&cpc__k, sizeof *cpc__c, get)" in text
 
 
-def test_convert_backward_jumps_bounce_and_forward_jumps_call_directly() -> None:
+def test_convert_bounces_only_jumps_that_close_a_cycle_of_jumps() -> None:
     unit, function = _function("""
 void coroutine_fn f(int n) {
 again:
-    n = get(n);
+    if (n > 100) n = get(n);
+    n--;
     if (n > 0) goto again;
-    if (n < -5) goto out;
-    qemu_coroutine_yield();
-out:
-    return;
 }""")
     text = convert(lift(split(box(function, unit))), unit)
-    assert "cpc_push_frame(&cpc__k, sizeof *cpc__j, f__p1);" in text  # backward: trampoline
-    assert "return f__p" in text  # forward: a direct call
+    # f__p1 (loop head) -> f__p3 (n--) -> f__p1 is a cycle of jumps without a
+    # call: its closing jump bounces through the trampoline (a direct call
+    # would recurse on the C stack) ...
+    assert "cpc_push_frame(&cpc__k, sizeof *cpc__j, f__p1);" in text
+    # ... every other jump, the receiver of get()'s included, is a direct call.
+    assert text.count("return f__p1(cpc__k);") == 1
+    assert text.count("return f__p3(cpc__k);") == 2
+
+
+def test_convert_a_void_call_whose_receiver_only_jumps_pushes_the_jump_target() -> None:
+    unit, function = _function("""
+void coroutine_fn f(unsigned *counter) {
+    for (;;) {
+        (*counter)++;
+        qemu_coroutine_yield();
+    }
+}""")
+    text = convert(lift(split(box(function, unit))), unit)
+    # the loop is one piece that pushes itself as the receiver of the yield
+    assert "static cpc_cont *f__p2" not in text
+    assert "cpc_push_frame(&cpc__k, sizeof *cpc__r, f__p1);" in text
+    assert "cpc_push_frame(&cpc__k, 0, qemu_coroutine_yield);" in text
+
+
+def test_normalize_rejects_an_old_style_definition() -> None:
+    import pytest
+
+    from coroproj.errors import SourceError
+
+    with pytest.raises(SourceError) as caught:
+        _function("int coroutine_fn f(a) int a; { return get(a); }")
+    assert caught.value.check == "cps-unsupported"

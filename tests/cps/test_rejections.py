@@ -109,6 +109,35 @@ two:
 """,
         "in a coroutine function",
     ),
+    "typedef-annotation": (
+        """
+typedef void Fn(void);
+coroutine_fn Fn *hook;   /* MARK */
+""",
+        "named by a typedef",
+    ),
+    "unsupported": (
+        """
+void coroutine_fn f(void) {
+    struct { int a; } s;   /* MARK */
+    s.a = 1;
+    qemu_coroutine_yield();
+    s.a++;
+}
+""",
+        "unnamed struct or union type",
+    ),
+    "cleanup": (
+        """
+static void release(int *p) { (void)p; }
+void coroutine_fn f(void) {
+    int fd __attribute__((cleanup(release))) = 3;   /* MARK */
+    qemu_coroutine_yield();
+    (void)fd;
+}
+""",
+        "cleanup",
+    ),
     "return-local-address": (
         """
 int *coroutine_fn f(void) {

@@ -71,6 +71,7 @@ typedef struct BlockDriverInfo {
 
 /* --- drivers, opening and closing (native) ------------------------------------------------ */
 
+/* Check the driver registry (aborts on a malformed driver); call once at start. */
 void bdrv_init(void);
 BlockDriver *bdrv_find_format(const char *format_name);
 const char *bdrv_get_format_name(BlockDriverState *bs);

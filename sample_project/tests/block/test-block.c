@@ -121,7 +121,6 @@ static void test_block_status_clamps(void)
 
 typedef struct LatencyRun {
     BlockDriverState *bs;
-    int index;
     int finished;
 } LatencyRun;
 

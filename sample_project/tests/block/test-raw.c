@@ -6,6 +6,8 @@
  */
 #include "block-test.h"
 
+#include <fcntl.h>
+
 static void test_create_and_persist(void)
 {
     char *path = test_path("persist.img");
@@ -87,6 +89,52 @@ static void test_write_zeroes(void)
     free(path);
 }
 
+/* Whether the file system reports holes (SEEK_HOLE) for a sparse file. */
+static bool reports_holes(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    off_t hole;
+
+    CHECK(fd >= 0);
+    hole = lseek(fd, 0, SEEK_HOLE);
+    close(fd);
+    return hole == 0;
+}
+
+static void test_block_status_sees_holes(void)
+{
+    char *path = test_path("sparse.img");
+    uint8_t buf[8192];
+    BlockDriverState *bs;
+    int64_t pnum, map;
+    int status;
+
+    test_create("raw", path, 1 << 20, NULL, 0);
+    bs = test_open(path, "raw", BDRV_O_RDWR);
+    memset(buf, 0x42, sizeof(buf));
+    CHECK_EQ(bdrv_pwrite(bs, 65536, sizeof(buf), buf), 0);
+    CHECK_EQ(bdrv_flush(bs), 0);
+
+    status = bdrv_block_status(bs, 65536, 1 << 20, &pnum, &map);
+    CHECK(status & BDRV_BLOCK_DATA);
+    CHECK(status & BDRV_BLOCK_OFFSET_VALID);
+    CHECK_EQ(map, 65536);
+    if (reports_holes(path)) {
+        CHECK_EQ(pnum, sizeof(buf));
+        status = bdrv_block_status(bs, 0, 1 << 20, &pnum, &map);
+        CHECK_EQ(status, BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID);
+        CHECK_EQ(pnum, 65536);
+        status = bdrv_block_status(bs, 65536 + sizeof(buf), 1 << 20, &pnum, &map);
+        CHECK(status & BDRV_BLOCK_ZERO);
+        CHECK_EQ(pnum, (1 << 20) - 65536 - (int64_t)sizeof(buf));
+    } else {
+        /* Everything counts as data where holes cannot be seen. */
+        CHECK_EQ(bdrv_block_status(bs, 0, 1 << 20, &pnum, &map) & BDRV_BLOCK_DATA, BDRV_BLOCK_DATA);
+    }
+    bdrv_close(bs);
+    free(path);
+}
+
 /* --- many coroutines at once ---------------------------------------------------------------- */
 
 enum { WORKERS = 64, BLOCK = 4096, ROUNDS = 4 };
@@ -155,6 +203,7 @@ int main(int argc, char **argv)
         { "open_missing", test_open_missing },
         { "growable_and_truncate", test_growable_and_truncate },
         { "write_zeroes", test_write_zeroes },
+        { "block_status_sees_holes", test_block_status_sees_holes },
         { "parallel_coroutines", test_parallel_coroutines },
     };
 
