@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.sample_project.conftest import REPO, SAMPLE, SampleBuild
+from tests.sample_project.conftest import BUILD_OUTPUTS, REPO, SAMPLE, SampleBuild
 
 TIMEOUT_SECONDS = 900
 
@@ -22,3 +22,10 @@ def test_coroproj_build_of_the_sample_project_lists_its_binaries(sample_build: S
     names = {path.name for path in listed}
     assert {"test-coroutine", "test-block", "sample-io", "sample-img"} <= names, done.stdout
     assert all((REPO / path).is_file() and "build/cpc/" in path.as_posix() for path in listed)
+
+
+def test_cpc_build_is_warning_free(sample_build: SampleBuild) -> None:
+    """Translated code compiles under the project's -Wall -Wextra without a single warning."""
+    sample_build("cpc")
+    output = BUILD_OUTPUTS["cpc"]
+    assert "warning:" not in output, output
