@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 from pycparser import c_ast
 
 from coroproj.errors import SourceError, SourceSpot
-from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import Kind, kinds_of
 from coroproj.frontend.generator import GnuCGenerator
 from coroproj.frontend.preprocess import read_source_line
@@ -136,9 +135,6 @@ def declaration(
     if base is None:
         raise ValueError("type without a base")
     base.declname = name
-    for node in walk(fresh):
-        if isinstance(node, c_ast.FuncDecl):
-            _clear_param_names(node)
     return c_ast.Decl(name, [], [], [], [], fresh, None, None, coord)
 
 
@@ -151,13 +147,6 @@ def _strip_top_qualifiers(type_node: c_ast.Node) -> None:
         )
     elif isinstance(type_node, c_ast.ArrayDecl):
         _strip_top_qualifiers(type_node.type)
-
-
-def _clear_param_names(funcdecl: c_ast.FuncDecl) -> None:
-    # Prototype parameter names inside a declared type could collide with
-    # macros or shadow nothing useful; leaving them is harmless, except that
-    # renamed locals never appear there, so keep them as written.
-    return
 
 
 def type_text(type_node: c_ast.Node, name: str = "") -> str:
@@ -202,14 +191,6 @@ def parameter_types(functype: c_ast.FuncDecl, env: TypeEnv) -> list[c_ast.Node]:
             ptype = c_ast.PtrDecl([], copy.deepcopy(ptype))
         result.append(ptype)
     return result
-
-
-def identifier(name: str, coord: Any = None) -> c_ast.ID:
-    return c_ast.ID(name, coord)
-
-
-def is_gnu_statement_expression(node: c_ast.Node) -> bool:
-    return isinstance(node, gnu_ast.StmtExpr)
 
 
 def build_file_env(ast: c_ast.FileAST) -> TypeEnv:

@@ -3,14 +3,16 @@
 A piece pops its argument struct (its live variables, then the result slot
 of a receiver), runs its native code, and ends by
 
-* a jump: forward jumps call the next piece directly (push only its
-  arguments; the chain of direct calls strictly advances through the
-  pieces, so the C stack stays bounded), backward jumps push a frame and
-  return to the trampoline (loops never grow the C stack, at any -O);
+* a jump to another piece: a direct call (push only its arguments), except
+  for the jumps that close a cycle of jumps (back edges of a depth-first
+  search), which push a frame and return to the trampoline — so no chain of
+  direct calls is unbounded and loops never grow the C stack, at any -O;
+  jumps to labels inside the same piece stay C ``goto``s;
 * a coroutine call: push the receiver's frame (result slot left empty),
   then the callee's frame, return to the trampoline; when the receiver
   would only return the result (``return g(...)``) no receiver is pushed and
-  the callee writes straight into our caller's slot;
+  the callee writes straight into our caller's slot; when a void call's
+  receiver would only jump on, the piece it jumps to receives instead;
 * ``return e``: ``CPC_RETURN`` into the receiver our caller pushed.
 
 Coroutine function types become ``cpc_function`` everywhere (``runtime_type``)
@@ -31,6 +33,7 @@ from coroproj.cps.common import (
     innermost_typedecl,
     is_void,
     parameter_types,
+    reject,
     set_child,
     type_text,
 )
@@ -39,6 +42,9 @@ from coroproj.cps.lift import referenced
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import Kind, kinds_of
 from coroproj.frontend.typing import TypeEnv
+
+RESULT_SLOT = "cpc__result"
+"""The receiver's last field (never a user's variable name: those travel too)."""
 
 
 class RawStatement(gnu_ast.GnuNode):
@@ -254,7 +260,7 @@ class Converter:
         fields = [self._decl_text(name, self.variables[name].type) + ";" for name in piece.params]
         result = self._result_type(piece)
         if result is not None:
-            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text("result", result) + ";")
+            fields.append("_Alignas(CPC_ALIGN) " + self._decl_text(RESULT_SLOT, result) + ";")
         if not fields:
             return None
         return f"struct {self.struct_name(piece)} {{ " + " ".join(fields) + " };"
@@ -297,9 +303,8 @@ class Converter:
                     lines.append(self._decl_text(name, self.variables[name].type) + f" = cpc__a->{name};")
                     copied.add(name)
                 if piece.receives is not None and piece.receives in used:
-                    lines.append(
-                        self._decl_text(piece.receives, self._result_type(piece)) + " = cpc__a->result;"
-                    )
+                    received = self._decl_text(piece.receives, self._result_type(piece))
+                    lines.append(f"{received} = cpc__a->{RESULT_SLOT};")
                     copied.add(piece.receives)
                 if not piece.params and (piece.receives is None or piece.receives not in used):
                     lines.append("(void)cpc__a;")
@@ -433,8 +438,6 @@ class Converter:
         types = parameter_types(call.functype, self.unit.env)
         args = list(expression.args.exprs) if expression.args is not None else []
         if len(args) != len(types):
-            from coroproj.cps.common import reject
-
             reject(
                 call.call,
                 "unsupported",
@@ -478,6 +481,10 @@ def convert(split: SplitFunction, unit: Unit) -> str:
     out: list[str] = []
     generator = ConvertGenerator()
     for moved in function.file_scope:
+        if isinstance(moved, c_ast.Decl) and is_coroutine_decl(moved, unit):
+            # a block-scope prototype of a coroutine function
+            out.append(_line_of(moved) + f"cpc_cont *{moved.name}(cpc_cont *{CONT});")
+            continue
         moved = runtime_type(
             moved, unit, keep_top=isinstance(moved, c_ast.Decl) and isinstance(moved.type, c_ast.FuncDecl)
         )

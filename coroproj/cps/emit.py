@@ -23,11 +23,9 @@ from coroproj.cps.convert import (
 )
 from coroproj.frontend.annotations import NAMESPACE
 
-# The unit below is already preprocessed, <stddef.h> included: the header's
-# own <stddef.h> would define the anonymous-struct max_align_t a second
-# time (a conflict; the other typedefs may be repeated), so its copy is
-# renamed away.
-HEADER = '#define max_align_t cpc__header_max_align_t\n#include "cpc_runtime.h"\n#undef max_align_t\n'
+# The unit below is already preprocessed; the runtime header includes no
+# standard header (it would re-declare, say, max_align_t), so it goes first.
+HEADER = '#include "cpc_runtime.h"\n'
 
 
 def emit(unit: Unit, translated: dict[int, str]) -> str:
@@ -44,6 +42,7 @@ def emit(unit: Unit, translated: dict[int, str]) -> str:
                 rewrite_need_cont_calls(item.body, unit, unit.env, CONT)
             else:
                 rewrite_need_cont_calls(item.body, unit, unit.env, "NULL")
+            _translate_block_prototypes(item.body, unit)
             item = _rewrite_types_in(item, unit)
             out.append(_line_of(ext) + generator.visit(item))
             continue
@@ -63,6 +62,30 @@ def emit(unit: Unit, translated: dict[int, str]) -> str:
             text += ";"
         out.append(_line_of(ext) + text + "\n")
     return "".join(out)
+
+
+def _translate_block_prototypes(body: c_ast.Node, unit: Unit) -> None:
+    """Block-scope prototypes of coroutine functions get the translated type."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, c_ast.Decl) and is_coroutine_decl(node, unit):
+            hidden = c_ast.Decl(
+                CONT,
+                [],
+                [],
+                [],
+                [],
+                c_ast.PtrDecl([], c_ast.TypeDecl(CONT, [], None, c_ast.IdentifierType(["cpc_cont"]))),
+                None,
+                None,
+            )
+            node.type = c_ast.FuncDecl(
+                c_ast.ParamList([hidden]),
+                c_ast.PtrDecl([], c_ast.TypeDecl(node.name, [], None, c_ast.IdentifierType(["cpc_cont"]))),
+            )
+            continue
+        stack.extend(child for _, child in node.children())
 
 
 def _add_hidden_parameter(decl: c_ast.Decl) -> None:

@@ -212,8 +212,7 @@ class Normalizer:
             if isinstance(node, c_ast.TypeOf):
                 self._rename(node.expr, scopes)
                 return
-            if isinstance(node, c_ast.FuncDecl):
-                pass  # prototype-scope parameter names are not locals
+            # (prototype-scope parameter names inside a FuncDecl are not locals)
             node = getattr(node, "type", None)
             if not isinstance(node, c_ast.Node):
                 return
@@ -296,6 +295,8 @@ class Normalizer:
     def _lower_statement(self, stmt: c_ast.Node | None, out: list[c_ast.Node]) -> None:
         if stmt is None or isinstance(stmt, c_ast.EmptyStatement):
             return
+        if isinstance(stmt, c_ast.FuncDef):
+            reject(stmt, "unsupported", "nested function in a coroutine function (its frame would be split)")
         if isinstance(stmt, c_ast.Decl):
             self._hoist(stmt, out)
             return
@@ -587,7 +588,7 @@ class Normalizer:
     # -- expressions --------------------------------------------------------
     def _lower_expr(self, expr: c_ast.Node | None) -> tuple[list[c_ast.Node], c_ast.Node | None]:
         """Hoist the coroutine calls of ``expr``: (statements to run first, native rest)."""
-        if expr is None or not self._has_coroutine_call(expr):
+        if expr is None or not (self._has_coroutine_call(expr) or _jumps_out_of_expression(expr)):
             return [], expr
         method = getattr(self, "_expr_" + type(expr).__name__, None)
         if method is None:
@@ -817,6 +818,19 @@ def _has_effect(expr: c_ast.Node) -> bool:
 
 def _declares(node: c_ast.Node | None) -> bool:
     return isinstance(node, c_ast.Decl)
+
+
+_JUMPS = (c_ast.Return, c_ast.Goto, c_ast.Label, c_ast.Break, c_ast.Continue, c_ast.Case, c_ast.Default)
+
+
+def _jumps_out_of_expression(expr: c_ast.Node) -> bool:
+    """A statement expression holding a return, goto, label, break or continue:
+    like a coroutine call, it must be taken apart (a plain ``return`` left in a
+    piece would return the wrong thing).  Conservative: loops inside the
+    statement expression make it lowered too."""
+    return any(isinstance(node, gnu_ast.StmtExpr) for node in walk(expr)) and any(
+        isinstance(node, _JUMPS) for node in walk(expr)
+    )
 
 
 def _label(name: str, coord: object) -> c_ast.Label:

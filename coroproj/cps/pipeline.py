@@ -7,7 +7,8 @@ pass's form of every coroutine function as readable C.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from pycparser import c_ast
 
@@ -39,26 +40,45 @@ def translate(
     if stage not in STAGES:
         raise UserError(f"coroproj translate: unknown stage '{stage}' (one of {', '.join(STAGES)})")
     unit = Unit(ast, source_name, frozenset(need_cont), yield_name)
-    unit.env = build_file_env(ast)
-    validate(unit, extra_annotations)
+    with _located(None, source_name):
+        unit.env = build_file_env(ast)
+        validate(unit, extra_annotations)
     shown: list[str] = []
     translated: dict[int, str] = {}
     for ext in ast.ext:
         if not isinstance(ext, c_ast.FuncDef) or not is_coroutine_decl(ext.decl, unit):
             continue
-        try:
+        with _located(ext, source_name):
             text = _translate_function(unit, ext, stage)
-        except UserError:
-            raise
-        except RecursionError:
-            reject(ext, "unsupported", f"'{ext.decl.name}' is nested too deeply to translate", source_name)
         if stage == "emit":
             translated[id(ext)] = text
         else:
             shown.append(text)
     if stage != "emit":
         return "\n".join(shown)
-    return emit(unit, translated)
+    with _located(None, source_name):
+        return emit(unit, translated)
+
+
+@contextmanager
+def _located(where: c_ast.Node | None, source_name: str) -> Iterator[None]:
+    """Any failure that is not a diagnostic becomes one (exit 2, never a traceback)."""
+    try:
+        yield
+    except UserError:
+        raise
+    except RecursionError:
+        reject(where, "unsupported", "construct nested too deeply to translate", source_name)
+    except Exception as error:  # an unforeseen shape of code: say where, not how
+        name = getattr(getattr(where, "decl", None), "name", None)
+        subject = f"'{name}'" if name else "this unit"
+        reject(
+            where,
+            "internal",
+            f"the CPS translator failed on {subject} ({type(error).__name__}: {error}); "
+            "please report it with the preprocessed source",
+            source_name,
+        )
 
 
 def _translate_function(unit: Unit, definition: c_ast.FuncDef, stage: str) -> str:

@@ -113,8 +113,13 @@ def _entries(code: FlatCode) -> set[int]:
         ]
         if not shared:
             return entries
-        # One at a time: a label reached only through the new entry stays inside it.
-        entries.add(min(shared))
+        # One at a time: a label reached only through the new entry stays
+        # inside it.  With many joins (a big switch) take them all at once:
+        # a few more pieces, but no quadratic number of rounds.
+        if len(shared) > 16:
+            entries |= set(shared)
+        else:
+            entries.add(min(shared))
 
 
 def split(function: NormalFunction) -> SplitFunction:

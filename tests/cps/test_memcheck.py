@@ -1,4 +1,4 @@
-"""Translated programs run clean under valgrind memcheck.
+"""Translated programs run clean under valgrind memcheck and ASan+UBSan.
 
 No invalid access, and no leak of continuations or of the heap cells of
 boxed variables (they are freed on every return of their function).
@@ -13,9 +13,10 @@ import pytest
 
 from tests.cps.harness import HERE, CpsBuilder
 
-pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
 
 
+@needs_valgrind
 @pytest.mark.parametrize("program", ["boxing", "locks", "types"])
 def test_translated_program_is_memcheck_clean(builder: CpsBuilder, program: str) -> None:
     binary = builder.cpc(
@@ -36,3 +37,15 @@ def test_translated_program_is_memcheck_clean(builder: CpsBuilder, program: str)
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("program", ["boxing", "misc", "recursion"])
+def test_translated_program_is_clean_under_address_and_undefined_sanitizers(
+    tmp_path_factory: pytest.TempPathFactory, program: str
+) -> None:
+    flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-O1"]
+    builder = CpsBuilder(tmp_path_factory.mktemp(f"asan-{program}"), flags=flags)
+    binary = builder.cpc([HERE / "programs" / f"{program}.c"], program)
+    done = subprocess.run([str(binary)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "runtime error" not in done.stderr and "AddressSanitizer" not in done.stderr

@@ -241,3 +241,20 @@ def test_command_line_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> 
     assert f"{source}:{mark}:" in done.stderr
     assert "[coroproj-cps-native-call]" in done.stderr
     assert done.stdout == ""
+
+
+def test_an_unforeseen_failure_is_a_located_diagnostic_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import coroproj.cps.pipeline as pipeline
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ValueError("shape never seen")
+
+    monkeypatch.setattr(pipeline, "split", broken)
+    source, _ = _write(tmp_path, "void coroutine_fn f(void) {  /* MARK */\n    qemu_coroutine_yield();\n}\n")
+    with pytest.raises(SourceError) as caught:
+        translate_file(source)
+    assert caught.value.check == "cps-internal"
+    assert caught.value.spot.file == str(source)
+    assert "'f'" in caught.value.message and "shape never seen" in caught.value.message
