@@ -65,6 +65,18 @@ def test_make_with_the_driver_as_cc_builds_a_program_that_runs_like_ucontext(mak
     done = run([str(make_tree / "ping")], make_tree)
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected.stdout
+    # -MMD: the dependency file of the original source, named after the object
+    # (it used to be written to /dev/null.d).
+    dependencies = (make_tree / "ping.d").read_text()
+    assert dependencies.startswith("ping.o: ping.c") and "qemu/coroutine.h" in dependencies
+
+
+def test_dependency_file_names_follow_the_object() -> None:
+    from coroproj.driver.cc import _implicit_dependency_names
+
+    assert _implicit_dependency_names(["-O2"], "obj/x.o") == []
+    assert _implicit_dependency_names(["-MMD", "-MP"], "obj/x.o") == ["-MF", "obj/x.d", "-MQ", "obj/x.o"]
+    assert _implicit_dependency_names(["-MD", "-MF", "deps/x.dep", "-MT", "t"], "x.o") == []
 
 
 @needs_make
