@@ -294,8 +294,19 @@ class ProgramGenerator:
         if roll < 0.5:
             value, _ = self.expr(2)
             return [f'TRACE("v", {value});']
-        if roll < 0.6:
+        if roll < 0.55:
             return ["qemu_coroutine_yield();"]
+        if roll < 0.6:
+            # a struct written field by field across calls, then used whole
+            var = self.fresh("sp")
+            first, _ = self.expr(2)
+            second, _ = self.expr(2)
+            return [
+                f"struct pair {var};",
+                f"{var}.a = {first};",
+                f"{var}.b = {second};",
+                f'TRACE("sp", ({var}.a ^ (int){var}.b) & 1023);',
+            ]
         if roll < 0.7 and self.locals:
             target = rng.choice(self.locals)
             value, _ = self.expr(1)
