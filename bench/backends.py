@@ -194,6 +194,13 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _ratio(ratio: float) -> str:
+    """``1.49x``; a backend many times faster than the reference reads ``1/323x``, not ``0.00x``."""
+    if 0 < ratio < 0.1:
+        return f"1/{1 / ratio:,.0f}x"
+    return f"{ratio:.2f}x"
+
+
 def print_table(results: dict[str, BackendResult], console: Console) -> None:
     backends = list(results)
     table = Table(title="Coroutine backends (median ns/op; x = ratio to ucontext in this run)")
@@ -207,7 +214,7 @@ def print_table(results: dict[str, BackendResult], console: Console) -> None:
                 result = results[backend]
                 ns = result.ns_per_op.get(key(mode, pool))
                 ratio = result.ratio_to_reference.get(key(mode, pool))
-                text = _number(ns) + (f" ({ratio:.2f}x)" if ratio is not None else "")
+                text = _number(ns) + (f" ({_ratio(ratio)})" if ratio is not None else "")
                 instructions = result.instructions_per_op.get(key(mode, pool))
                 if instructions is not None:
                     text += f"\n{_number(instructions, 0)} instr"

@@ -61,11 +61,15 @@ def run_cc(argv: list[str], backend: str) -> int:
             # The runtime's own C (coroutine-cpc.c) is the native side of the
             # calling convention: compiled as is, never translated.
             is_runtime = Path(source).resolve().parent == runtime_dir()
-            translated = Path(source) if is_runtime else _translate(source, command, compiler, Path(scratch))
             if command.compile_only:
                 output = command.output or _default_output(source, command.mode)
+                target = output
             else:
                 output = str(Path(scratch) / (Path(source).stem + f".{len(objects)}.o"))
+                target = Path(source).stem + ".o"
+            translated = (
+                Path(source) if is_runtime else _translate(source, command, compiler, Path(scratch), target)
+            )
             mode_flag = "-S" if command.mode == "assemble" else "-c"
             compile_args = [a for a in command.compile_arguments() if a not in ("-c", "-S")]
             status = subprocess.run(
@@ -87,8 +91,12 @@ def _default_output(source: str, mode: str) -> str:
     return Path(source).stem + (".s" if mode == "assemble" else ".o")
 
 
-def _translate(source: str, command: GccCommand, compiler: list[str], scratch: Path) -> Path:
-    """Preprocess and translate one source; the C text lands in ``scratch``."""
+def _translate(source: str, command: GccCommand, compiler: list[str], scratch: Path, target: str) -> Path:
+    """Preprocess and translate one source; the C text lands in ``scratch``.
+
+    ``target`` is the object the command produces for it: the name of the
+    rule a ``-MD``/``-MMD`` dependency file describes.
+    """
     from coroproj.cps.pipeline import translate
     from coroproj.frontend.preprocess import preprocess
     from coroproj.frontend.unit import parse_unit_text
@@ -98,8 +106,9 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
     dependency_flags_present = any(a.startswith("-M") for a in flags)
     if dependency_flags_present:
         # Let the real preprocessor write the .d file for the ORIGINAL source.
+        names = _implicit_dependency_names(flags, target)
         deps = subprocess.run(
-            [*compiler, *[a for a in flags if a not in ("-c", "-S")], "-E", source, "-o", os.devnull]
+            [*compiler, *[a for a in flags if a not in ("-c", "-S")], *names, "-E", source, "-o", os.devnull]
         )
         if deps.returncode != 0:
             raise UserError(f"coroproj cc: preprocessing {source} failed")
@@ -121,6 +130,23 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
         keep.mkdir(parents=True, exist_ok=True)
         (keep / path.name).write_text(output)
     return path
+
+
+def _implicit_dependency_names(flags: list[str], target: str) -> list[str]:
+    """``-MF``/``-MQ`` for what gcc derives from ``-o`` when it compiles.
+
+    Our dependency run is ``-E -o /dev/null``: left to itself, gcc would
+    write ``/dev/null.d`` with a rule for ``null``.  A compile names the file
+    after the object (``x.o`` -> ``x.d``) and the rule's target is the object.
+    """
+    if not any(flag in ("-MD", "-MMD") for flag in flags):
+        return []
+    names: list[str] = []
+    if not any(flag.startswith("-MF") for flag in flags):
+        names += ["-MF", str(Path(target).with_suffix(".d"))]
+    if not any(flag.startswith(("-MT", "-MQ")) for flag in flags):
+        names += ["-MQ", target]
+    return names
 
 
 def runtime_dir() -> Path:

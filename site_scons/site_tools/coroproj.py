@@ -25,6 +25,7 @@ does not need (it wants the project's own C, before translation).
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import subprocess
@@ -64,7 +65,11 @@ def _use_backend(env: Any, backend: str) -> None:
     if backend == "cpc":
         # The real compiler behind the driver stays what CC was.
         env["ENV"]["COROPROJ_REAL_CC"] = native_cc
-        env["CC"] = _python_module_command("cc", "--backend", "cpc")
+        # The translation digest as a variable of the command (the shell
+        # just sets it): a changed translator or runtime changes every cpc
+        # compile and link command, so SCons redoes them.
+        digest = _cpc_runtime()[1]
+        env["CC"] = f"COROPROJ_TRANSLATION={digest} " + _python_module_command("cc", "--backend", "cpc")
     else:
         env["CC"] = native_cc
 
@@ -86,21 +91,27 @@ def _coroproj_check_alias(env: Any, project_dir: str, database: Any) -> Any:
 
 def _cpc_backend_object(env: Any, target: Any) -> Any:
     """``coroutine-cpc.c`` from the coroproj package, compiled by the real compiler."""
-    runtime_dir = _cpc_runtime_dir()
+    runtime_dir = _cpc_runtime()[0]
     native = env.Clone(CC=env["COROPROJ_NATIVE_CC"])
     native.AppendUnique(CPPPATH=[runtime_dir])
     return native.Object(target, native.File(os.path.join(runtime_dir, "coroutine-cpc.c")))
 
 
-def _cpc_runtime_dir() -> str:
+@functools.cache
+def _cpc_runtime() -> tuple[str, str]:
+    """The cpc runtime's directory and the translation digest of the coroproj in use."""
     # Asked of a child interpreter: inside SCons, ``import coroproj`` finds
     # this tool module (SCons registers tools under their own names).
-    program = "from coroproj.runtime.cpc import RUNTIME_DIR; print(RUNTIME_DIR)"
+    program = (
+        "from coroproj.runtime.cpc import RUNTIME_DIR, translation_digest\n"
+        "print(RUNTIME_DIR); print(translation_digest())"
+    )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     if result.returncode != 0:
         raise SCons.Errors.UserError(f"BACKEND=cpc needs coroproj importable by {sys.executable}:\n"
                                      + result.stderr)
-    return result.stdout.strip()
+    runtime_dir, digest = result.stdout.split()
+    return runtime_dir, digest
 
 
 def generate(env: Any, **_kwargs: Any) -> None:

@@ -65,6 +65,18 @@ def test_make_with_the_driver_as_cc_builds_a_program_that_runs_like_ucontext(mak
     done = run([str(make_tree / "ping")], make_tree)
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected.stdout
+    # -MMD: the dependency file of the original source, named after the object
+    # (it used to be written to /dev/null.d).
+    dependencies = (make_tree / "ping.d").read_text()
+    assert dependencies.startswith("ping.o: ping.c") and "qemu/coroutine.h" in dependencies
+
+
+def test_dependency_file_names_follow_the_object() -> None:
+    from coroproj.driver.cc import _implicit_dependency_names
+
+    assert _implicit_dependency_names(["-O2"], "obj/x.o") == []
+    assert _implicit_dependency_names(["-MMD", "-MP"], "obj/x.o") == ["-MF", "obj/x.d", "-MQ", "obj/x.o"]
+    assert _implicit_dependency_names(["-MD", "-MF", "deps/x.dep", "-MT", "t"], "x.o") == []
 
 
 @needs_make
@@ -94,3 +106,24 @@ def test_coroproj_build_refuses_to_translate_wrong_annotations(make_tree: Path) 
     assert "missing coroutine_fn annotation on 'take_turn'" in done.stderr
     assert "the CPS translation needs correct annotations" in done.stderr
     assert not (make_tree / "ping").exists() and not list(make_tree.glob("*.o"))
+
+
+def test_translation_digest_follows_the_translator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SCons tool puts it into every cpc command: a changed pass or runtime rebuilds the
+    translated objects and relinks (the command lines alone never change)."""
+    from coroproj.runtime import cpc
+
+    package = cpc.RUNTIME_DIR.parents[1]
+    copy = tmp_path / "coroproj"
+    for directory in ("cps", "frontend", "driver", "runtime/cpc"):
+        shutil.copytree(package / directory, copy / directory)
+    monkeypatch.setattr(cpc, "RUNTIME_DIR", copy / "runtime" / "cpc")
+    original = cpc.translation_digest()
+    assert original == cpc.translation_digest()
+    for changed in ("cps/convert.py", "runtime/cpc/cpc_runtime.h"):
+        path = copy / changed
+        text = path.read_text()
+        path.write_text(text + "\n")
+        assert cpc.translation_digest() != original, changed
+        path.write_text(text)
+    assert cpc.translation_digest() == original

@@ -25,6 +25,8 @@ ALL_BACKENDS = (*STACK_BACKENDS, "cpc")
 BUILD_TIMEOUT_SECONDS = 900
 
 SampleBuild = Callable[[str], Path]
+BUILD_OUTPUTS: dict[str, str] = {}
+"""What SCons printed for each backend built in this session (for warning checks)."""
 
 
 def scons_command(*arguments: str) -> list[str]:
@@ -53,6 +55,7 @@ def sample_build() -> SampleBuild:
     def build(backend: str) -> Path:
         if backend not in outcomes:
             outcomes[backend] = _build(backend)
+            BUILD_OUTPUTS[backend] = outcomes[backend][1]
         ok, output = outcomes[backend]
         if not ok:
             pytest.fail(f"scons BACKEND={backend} failed:\n{output}", pytrace=False)

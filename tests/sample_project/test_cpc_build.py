@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.sample_project.conftest import REPO, SAMPLE, SampleBuild
+import pytest
+
+from tests.sample_project.conftest import BUILD_OUTPUTS, REPO, SAMPLE, SampleBuild
 
 TIMEOUT_SECONDS = 900
 
@@ -22,3 +24,34 @@ def test_coroproj_build_of_the_sample_project_lists_its_binaries(sample_build: S
     names = {path.name for path in listed}
     assert {"test-coroutine", "test-block", "sample-io", "sample-img"} <= names, done.stdout
     assert all((REPO / path).is_file() and "build/cpc/" in path.as_posix() for path in listed)
+
+
+def test_cpc_build_is_warning_free(sample_build: SampleBuild) -> None:
+    """Translated code compiles under the project's -Wall -Wextra without a single warning."""
+    sample_build("cpc")
+    output = BUILD_OUTPUTS["cpc"]
+    assert "warning:" not in output, output
+
+
+C_TESTS = sorted(
+    [f"tests/{path.stem}" for path in (SAMPLE / "tests").glob("test-*.c")]
+    + [f"tests/block/{path.stem}" for path in (SAMPLE / "tests" / "block").glob("test-*.c")]
+)
+
+
+@pytest.mark.parametrize("program", C_TESTS)
+def test_cpc_c_test_prints_what_ucontext_prints(
+    sample_build: SampleBuild, tmp_path: Path, program: str
+) -> None:
+    outputs = {}
+    for backend in ("ucontext", "cpc"):
+        scratch = tmp_path / backend
+        scratch.mkdir()
+        done = subprocess.run(
+            [str(sample_build(backend) / program)], capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+            env={"TMPDIR": str(scratch), "PATH": "/usr/bin:/bin"}, cwd=scratch,
+        )
+        assert done.returncode == 0, f"{program} ({backend}):\n{done.stdout}{done.stderr}"
+        outputs[backend] = done.stdout.replace(f"(backend {backend})", "(backend B)")
+    assert outputs["ucontext"].strip()
+    assert outputs["cpc"] == outputs["ucontext"]

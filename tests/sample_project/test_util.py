@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from coroproj.runtime.cpc import translation_digest
 from tests.sample_project.conftest import (
     ALL_BACKENDS,
     REPO,
@@ -215,6 +216,9 @@ def test_cpc_backend_compiles_and_links_through_the_coroproj_driver(tmp_path: Pa
     assert "coroproj/runtime/cpc/coroutine-cpc.c" in backend[0]
     project = [line for line in compiles if line not in backend]
     assert all("-m coroproj cc --backend cpc" in line for line in project)
+    # ... with the translator's digest in the command: a new translator rebuilds.
+    digest = f"COROPROJ_TRANSLATION={translation_digest()} "
+    assert all(line.startswith(digest) for line in project)
     assert not any(f"util/coroutine-{stack}.c" in line for line in compiles for stack in STACK_BACKENDS)
     links = [line for line in commands if " -o build/cpc/tests/test-coroutine " in line]
     assert links and all("-m coroproj cc --backend cpc" in line for line in links)

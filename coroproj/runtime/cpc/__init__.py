@@ -8,6 +8,7 @@ convention is documented in the header itself.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 RUNTIME_DIR: Path = Path(__file__).resolve().parent
@@ -25,3 +26,23 @@ YIELD_FUNCTION = "qemu_coroutine_yield"
 NEED_CONT_FUNCTIONS: frozenset[str] = frozenset({"qemu_coroutine_self", "qemu_in_coroutine"})
 """Natives defined by the backend with a hidden first ``cpc_cont *k`` argument:
 the current continuation from coroutine code, ``NULL`` from native code."""
+
+# What decides the output of `coroproj cc --backend cpc`, besides the user's C.
+_TRANSLATION_SOURCES = ("cps", "frontend", "driver", "runtime/cpc")
+
+
+def translation_digest() -> str:
+    """A digest of the translator, the driver and the runtime sources.
+
+    Build tools put it into the cpc compile command (the SCons site tool
+    does), so that a changed translator or runtime rebuilds what it
+    translated or linked: their command lines alone would not change.
+    """
+    package = RUNTIME_DIR.parents[1]
+    digest = hashlib.sha256()
+    for directory in _TRANSLATION_SOURCES:
+        for path in sorted((package / directory).rglob("*")):
+            if path.suffix in (".py", ".c", ".h") and path.is_file():
+                digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
