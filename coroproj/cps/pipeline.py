@@ -19,6 +19,7 @@ from coroproj.cps.emit import emit
 from coroproj.cps.ir import show_normal, show_split
 from coroproj.cps.lift import lift
 from coroproj.cps.normalize import normalize
+from coroproj.cps.references import name_annotated_references
 from coroproj.cps.split import split
 from coroproj.cps.validate import validate
 from coroproj.errors import UserError
@@ -41,8 +42,9 @@ def translate(
         raise UserError(f"coroproj translate: unknown stage '{stage}' (one of {', '.join(STAGES)})")
     unit = Unit(ast, source_name, frozenset(need_cont), yield_name)
     with _located(None, source_name):
+        name_annotated_references(ast, extra_annotations)
         unit.env = build_file_env(ast)
-        validate(unit, extra_annotations)
+        validate(unit)
     shown: list[str] = []
     translated: dict[int, str] = {}
     for ext in ast.ext:

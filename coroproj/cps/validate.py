@@ -20,14 +20,13 @@ Each problem stops the translation with ``file:line: error: ...
                             pieces (checked by normalize)
 ``unsupported``             anything else the passes cannot represent (an unnamed
                             struct type travelling between pieces, ...)
-``typedef-annotation``      an annotation reaching a function type only through
-                            a typedef (``coroutine_fn Fn *p``)
+``typedef-annotation``      an annotation on a typedef-name reference that cannot
+                            be named (``references``: a block-scope typedef, a
+                            ``__typeof__``)
 ==========================  =====================================================
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from pycparser import c_ast
 
@@ -55,16 +54,7 @@ ALLOCA_NAMES = frozenset({"alloca", "__builtin_alloca", "__builtin_alloca_with_a
 IN_COROUTINE_PREDICATES = frozenset({"qemu_in_coroutine"})
 
 
-def validate(unit: Unit, extra_annotations: Sequence[object] = ()) -> None:
-    for extra in extra_annotations:
-        if getattr(extra, "kind", None) is Kind.COROUTINE:
-            declaration = getattr(extra, "declaration", None)
-            reject(
-                declaration,
-                "typedef-annotation",
-                "coroutine_fn on a function type named by a typedef is not supported by the "
-                "translator; annotate the typedef itself",
-            )
+def validate(unit: Unit) -> None:
     _check_declarations(unit)
     _Checker(unit).visit(unit.ast)
 

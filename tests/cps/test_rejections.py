@@ -111,10 +111,10 @@ two:
     ),
     "typedef-annotation": (
         """
-typedef void Fn(void);
-coroutine_fn Fn *hook;   /* MARK */
+static void plain(void) { }
+coroutine_fn __typeof__(plain) *hook;   /* MARK */
 """,
-        "named by a typedef",
+        "__typeof__",
     ),
     "unsupported": (
         """
