@@ -147,6 +147,28 @@ class Converter:
         self.tail_receivers = self._tail_receivers()
         self.bouncing_jumps = self._bouncing_jumps()
         self.receiver_alias = self._empty_receivers()
+        self.direct = self._direct_pieces()
+
+    def _direct_pieces(self) -> set[str]:
+        """Pieces only ever entered by a direct call: their live variables are
+        C parameters (registers) instead of an argument struct pushed on the
+        continuation and popped at once."""
+        framed = {target for _, target in self.bouncing_jumps} | set(self.receiver_alias.values())
+        for piece in self.split.pieces:  # receivers: the trampoline enters them
+            for statement, following in zip(piece.body, piece.body[1:], strict=False):
+                if isinstance(statement, CoroutineCall) and isinstance(following, c_ast.Goto):
+                    framed.add(following.name)
+        return {piece.label for piece in self.split.pieces if piece.index != 0 and piece.label not in framed}
+
+    def signature(self, piece: Piece) -> str:
+        """``(cpc_cont *k[, T v, ...])``: a direct piece takes its live variables."""
+        params = [f"cpc_cont *{CONT}"]
+        if piece.label in self.direct:
+            params += [
+                self._decl_text(name, self.variables[name].type) + " __attribute__((unused))"
+                for name in piece.params
+            ]
+        return "(" + ", ".join(params) + ")"
 
     def _empty_receivers(self) -> dict[str, str]:
         """Receivers of void calls that would only jump on: the piece jumped to
@@ -255,7 +277,7 @@ class Converter:
 
     def frame_struct(self, piece: Piece) -> str | None:
         """``struct piece__args {...};`` or None when the piece takes nothing."""
-        if piece.index == 0:
+        if piece.index == 0 or piece.label in self.direct:
             return None
         fields = [self._decl_text(name, self.variables[name].type) + ";" for name in piece.params]
         result = self._result_type(piece)
@@ -266,7 +288,7 @@ class Converter:
         return f"struct {self.struct_name(piece)} {{ " + " ".join(fields) + " };"
 
     def has_frame_struct(self, piece: Piece) -> bool:
-        return piece.index != 0 and bool(piece.params or piece.receives)
+        return piece.index != 0 and piece.label not in self.direct and bool(piece.params or piece.receives)
 
     def entry_args_struct(self) -> str | None:
         types = parameter_types(self.function.functype, self.unit.env)
@@ -295,6 +317,8 @@ class Converter:
                 if not used & {param.name for param in self.function.params}:
                     lines.append("(void)cpc__a;")
             copied = {param.name for param in self.function.params}
+        elif piece.label in self.direct:
+            copied = set(piece.params)  # C parameters
         else:
             copied = set()
             if self.has_frame_struct(piece):
@@ -373,6 +397,8 @@ class Converter:
     def jump_text(self, source: Piece, label: str) -> str:
         target = self.by_label[label]
         fill = [f"cpc__j->{name} = {name};" for name in target.params]
+        if label in self.direct:
+            return f"return {target.name}({', '.join([CONT, *target.params])});"
         if (source.label, label) not in self.bouncing_jumps:
             if not target.params:
                 return f"return {target.name}({CONT});"
@@ -492,12 +518,12 @@ def convert(split: SplitFunction, unit: Unit) -> str:
         struct = converter.frame_struct(piece)
         if struct is not None:
             out.append(struct)
-        out.append(f"static cpc_cont *{piece.name}(cpc_cont *{CONT});")
+        out.append(f"static cpc_cont *{piece.name}{converter.signature(piece)};")
     for piece in pieces:
         head = (
             f"{storage}cpc_cont *{piece.name}(cpc_cont *{CONT})"
             if piece.index == 0
-            else f"static cpc_cont *{piece.name}(cpc_cont *{CONT})"
+            else f"static cpc_cont *{piece.name}{converter.signature(piece)}"
         )
         out.append(_line_of(function.definition) + head)
         out.append("{")
