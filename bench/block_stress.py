@@ -1,7 +1,7 @@
 """sample-io stress throughput per coroutine backend and driver (the block layer's macro benchmark).
 
-For every stack backend (built with scons if missing), every driver setup and the coroutine pool
-on and off, runs ``sample-io ... stress`` several times and reports the median ops/s and its
+For every backend (the stack ones and cpc; built with scons if missing), every driver setup and the
+coroutine pool on and off, runs ``sample-io ... stress`` several times and reports the median ops/s and its
 ratio to ucontext measured in the same run of this script:
 
 - ``memory``: a RAM disk, requests complete without waiting: the cost of the coroutines and the
@@ -30,7 +30,7 @@ from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_project"
-BACKENDS = ("ucontext", "sigaltstack", "thread")
+BACKENDS = ("ucontext", "sigaltstack", "thread", "cpc")
 POOLS = ("on", "off")
 STRESS_LINE = re.compile(r"errors=(\d+) ops_per_sec=([0-9.]+)")
 # driver name -> (ops per run, needs an image file)
