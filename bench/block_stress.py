@@ -1,8 +1,9 @@
 """sample-io stress throughput per coroutine backend and driver (the block layer's macro benchmark).
 
-For every backend (the stack ones and cpc; built with scons if missing), every driver setup and the
-coroutine pool on and off, runs ``sample-io ... stress`` several times and reports the median ops/s and its
-ratio to ucontext measured in the same run of this script:
+For every coroutine backend (the three stack ones, and cpc: the coroutines translated to
+continuations by ``coroproj cc``; built with scons if missing), every driver setup and the
+coroutine pool on and off, runs ``sample-io ... stress`` several times and reports the median
+ops/s and its ratio to ucontext measured in the same run of this script:
 
 - ``memory``: a RAM disk, requests complete without waiting: the cost of the coroutines and the
   block layer itself;

@@ -333,10 +333,7 @@ class Converter:
         return "\n".join(out)
 
     def _line(self, statement: c_ast.Node) -> str:
-        coord = getattr(statement, "coord", None)
-        if coord is None or not getattr(coord, "line", None) or not getattr(coord, "file", None):
-            return ""
-        return f'#line {coord.line} "{_escape(coord.file)}"\n'
+        return _line_of(statement)
 
     def statement_text(self, piece: Piece, statement: c_ast.Node) -> str:
         rewrite_need_cont_calls(statement, self.unit, self.unit.env, CONT)
@@ -466,7 +463,7 @@ def args_struct_text(types: list[c_ast.Node], unit: Unit) -> str:
 
 
 def _indent(text: str) -> str:
-    return "\n".join(("  " + line) if not line.startswith("#line") else line for line in text.splitlines())
+    return "\n".join(("  " + line) if not line.startswith("#") else line for line in text.splitlines())
 
 
 def _escape(path: str) -> str:
@@ -509,10 +506,22 @@ def convert(split: SplitFunction, unit: Unit) -> str:
     return "\n".join(out) + "\n"
 
 
+SYSTEM_HEADER_DIRS = ("/usr/include/", "/usr/local/include/", "/usr/lib/gcc/", "/usr/lib64/gcc/")
+
+
 def _line_of(node: c_ast.Node) -> str:
+    """The line directive mapping what follows back to ``node``'s source line.
+
+    Declarations from system headers get GCC's line marker with the
+    system-header flag (``# N "file" 3``), so the compiler keeps silencing
+    their warnings (-Wredundant-decls on glibc's scanf aliases, ...) as it
+    did before preprocessing.
+    """
     coord = getattr(node, "coord", None)
     if coord is None or not getattr(coord, "line", None) or not getattr(coord, "file", None):
         return ""
+    if coord.file.startswith(SYSTEM_HEADER_DIRS):
+        return f'# {coord.line} "{_escape(coord.file)}" 3\n'
     return f'#line {coord.line} "{_escape(coord.file)}"\n'
 
 

@@ -121,6 +121,15 @@ static int cmd_create(int argc, char **argv)
     if (bdrv_create(fmt, &opts, &err) < 0) {
         return fail(err, "cannot create image");
     }
+    if (opts.size == 0 && opts.backing_file) {
+        /* The size was taken from the backing file: report the real one. */
+        BlockDriverState *bs = open_image(opts.filename, fmt, BDRV_O_NO_BACKING);
+        if (!bs) {
+            return 1;
+        }
+        opts.size = bdrv_getlength(bs);
+        bdrv_close(bs);
+    }
     printf("Formatting '%s', fmt=%s size=%" PRId64 "%s%s\n", opts.filename, fmt, opts.size,
            opts.backing_file ? " backing_file=" : "", opts.backing_file ? opts.backing_file : "");
     return 0;

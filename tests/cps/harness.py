@@ -24,7 +24,7 @@ INCLUDE = HERE / "include"
 SUPPORT = HERE / "support"
 RUNTIME_TESTS = HERE.parent / "cpc_runtime"
 COMMON_LAYER = RUNTIME_TESTS / "qemu_coroutine_cps.c"
-CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-label"]
+CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"]
 
 
 def translate_file(source: Path, flags: list[str] | None = None, stage: str | None = None) -> str:

@@ -7,11 +7,13 @@ print the same trace; a few also check the trace itself.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cps.harness import HERE, CpsBuilder, run
+from coroproj.runtime import cpc
+from tests.cps.harness import HERE, CpsBuilder, run, translate_file
 
 PROGRAMS = sorted(p.stem for p in (HERE / "programs").glob("*.c"))
 WITH_COLOCK = {"locks"}
@@ -35,3 +37,37 @@ def test_simple_trace_is_the_expected_interleaving(builder: CpsBuilder) -> None:
 
 def test_programs_exist() -> None:
     assert Path(HERE / "programs" / "simple.c").is_file()
+
+
+QEMU_WARNINGS = [
+    "-Wall", "-Wextra", "-Werror", "-Wstrict-prototypes", "-Wredundant-decls", "-Wold-style-declaration",
+    "-Wold-style-definition", "-Wtype-limits", "-Winit-self", "-Wignored-qualifiers", "-Wempty-body",
+    "-Wnested-externs", "-Wendif-labels", "-Wmissing-prototypes", "-Wshadow=local", "-Wundef",
+    "-Wwrite-strings",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("program", ["misc", "control", "types"])
+def test_translation_compiles_under_qemu_warning_flags(tmp_path: Path, program: str) -> None:
+    # System-header declarations keep their system-header line markers, so
+    # -Wredundant-decls & co stay quiet about glibc as they are natively.
+    translated = tmp_path / f"{program}.cps.c"
+    translated.write_text(translate_file(HERE / "programs" / f"{program}.c"))
+    done = subprocess.run(
+        [
+            "gcc",
+            "-std=gnu11",
+            "-O2",
+            *QEMU_WARNINGS,
+            "-Wno-missing-prototypes",
+            "-I",
+            str(cpc.RUNTIME_DIR),
+            "-c",
+            str(translated),
+            "-o",
+            str(tmp_path / f"{program}.o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -103,7 +103,6 @@ static void coroutine_fn entry(void *opaque)
     show("elvis0");
     printf("%s %d\n", (const char *)opaque, note(22) * 0 + 23);
     show("printf");
-    done_flag:;
     extern int finished;
     finished = 1;
 }
