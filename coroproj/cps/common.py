@@ -138,13 +138,14 @@ def declaration(
     return c_ast.Decl(name, [], [], [], [], fresh, None, None, coord)
 
 
+_DROPPED_QUALIFIERS = ("const", "volatile", "restrict")
+
+
 def _strip_top_qualifiers(type_node: c_ast.Node) -> None:
+    """Drop the variable's own const/volatile/restrict (not the pointee's):
+    a hoisted variable is assigned where it was initialised."""
     if isinstance(type_node, (c_ast.TypeDecl, c_ast.PtrDecl)):
-        type_node.quals = (
-            [q for q in type_node.quals if q not in ("const", "volatile", "restrict")]
-            if isinstance(type_node, c_ast.PtrDecl)
-            else [q for q in type_node.quals if q == "_Atomic"]
-        )
+        type_node.quals = [q for q in type_node.quals if q not in _DROPPED_QUALIFIERS]
     elif isinstance(type_node, c_ast.ArrayDecl):
         _strip_top_qualifiers(type_node.type)
 
