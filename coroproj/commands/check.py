@@ -103,6 +103,11 @@ def statistics(inputs: Inputs) -> dict[str, object]:
         else:
             counts[finding.check] += 1
     defined = [f for f in program.functions.values() if f.definitions and not f.indirect]
+    if inputs.project:
+        # Count the project's own functions, not the static inline ones of system headers
+        # (the same count `coroproj report` gives).
+        root = inputs.project.root
+        defined = [f for f in defined if _inside(f.definitions[0].file, root)]
     stats = inputs.project.stats if inputs.project else None
     return {
         "units": stats.units if stats else len(analysis.summaries) + len(analysis.failures),
@@ -187,3 +192,9 @@ def summary_table(inputs: Inputs) -> Table:
                   f"{files['dependency_groups']} ({files['largest_cycle']})")
     table.add_row("  unit analyses a per-file tool needs", str(files["per_file_analyses"]))
     return table
+
+
+def _inside(file: str, root: Path) -> bool:
+    path = Path(file)
+    path = path if path.is_absolute() else root / path
+    return path.resolve().is_relative_to(root.resolve())

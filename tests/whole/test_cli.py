@@ -157,3 +157,18 @@ def test_full_graph_keeps_native_functions_defined_elsewhere(tmp_path: Path) -> 
     run_coroproj("check", str(root / "u.c"), "--dot", str(full), "--full-graph", "--", "-Iinclude", cwd=root)
     assert '"puts"' not in pruned.read_text() and '"qemu_coroutine_yield"' in pruned.read_text()
     assert '"puts"' in full.read_text()
+
+
+def test_stats_count_only_the_projects_own_functions(tmp_path: Path, coroproj_json) -> None:
+    outside = tmp_path / "vendor"
+    outside.mkdir()
+    (outside / "inline.h").write_text("static inline int vendor_helper(void) { return 1; }\n")
+    main = '#include "inline.h"\nint main(void) { return vendor_helper(); }\n'
+    root = make_tree(tmp_path / "proj", {"main.c": main})
+    database = json.loads((root / "compile_commands.json").read_text())
+    database[0]["arguments"].insert(1, f"-I{outside}")
+    (root / "compile_commands.json").write_text(json.dumps(database))
+    status, data = coroproj_json("-q", cwd=root)
+    assert status == 0
+    assert {f["name"] for f in data["functions"] if f["defined"]} >= {"main", "vendor_helper"}
+    assert data["summary"]["functions"] == 1  # main; the vendor header's inline function is not ours
