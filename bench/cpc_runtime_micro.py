@@ -51,7 +51,7 @@ def build(out_dir: Path, cflags: list[str]) -> Path:
     binary = out_dir / "cpc_runtime_micro"
     command = [
         "gcc", "-std=gnu11", "-Wall", "-Wextra", *cflags,
-        "-I", str(RUNTIME), "-I", str(TEST_DIR), "-I", str(TEST_DIR / "include"),
+        "-I", str(RUNTIME), "-I", str(TEST_DIR), "-I", str(REPO / "sample_project" / "include"),
         "-o", str(binary),
         str(REPO / "bench" / "cpc_runtime_micro.c"),
         str(TEST_DIR / "qemu_coroutine_cps.c"),

@@ -4,7 +4,8 @@
  * function type, becomes cpc_function; qemu_coroutine_yield becomes a
  * coroutine function; the cpc_need_cont natives get the hidden `cpc_cont *`
  * first argument.  Translated test programs include this, never the
- * untranslated headers in include/qemu (those are for native backend code).
+ * untranslated headers of sample_project/include/qemu (those are for the
+ * native backend code).
  */
 #ifndef CPS_COROUTINE_H
 #define CPS_COROUTINE_H

@@ -24,6 +24,8 @@ INCLUDE = HERE / "include"
 SUPPORT = HERE / "support"
 RUNTIME_TESTS = HERE.parent / "cpc_runtime"
 COMMON_LAYER = RUNTIME_TESTS / "qemu_coroutine_cps.c"
+# The backend (native code) is compiled against the real backend interface.
+SAMPLE_INCLUDE = HERE.parents[1] / "sample_project" / "include"
 CFLAGS = ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"]
 
 
@@ -69,7 +71,7 @@ class CpsBuilder:
             "-I",
             str(RUNTIME_TESTS),
             "-I",
-            str(RUNTIME_TESTS / "include"),
+            str(SAMPLE_INCLUDE),
         ]
         objects = [self._object(COMMON_LAYER, runtime_include, "cpc")]
         objects += [self._object(source, runtime_include, "cpc") for source in cpc.SOURCES]

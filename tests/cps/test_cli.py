@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from coroproj.runtime import cpc
-from tests.cps.harness import COMMON_LAYER, HERE, INCLUDE, RUNTIME_TESTS, CpsBuilder, run
+from tests.cps.harness import COMMON_LAYER, HERE, INCLUDE, RUNTIME_TESTS, SAMPLE_INCLUDE, CpsBuilder, run
 
 REPO = Path(__file__).resolve().parents[2]
 SIMPLE = HERE / "programs" / "simple.c"
@@ -77,7 +77,7 @@ def test_cc_driver_compiles_and_links_a_translated_program(tmp_path: Path, build
                 "-I",
                 str(RUNTIME_TESTS),
                 "-I",
-                str(RUNTIME_TESTS / "include"),
+                str(SAMPLE_INCLUDE),
                 "-c",
                 str(source),
                 "-o",
