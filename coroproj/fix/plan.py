@@ -214,37 +214,42 @@ class Planner:
                 if COROUTINE not in declaration.kinds:
                     self._annotate_declaration(declaration)
                 continue
-            source = self._source(declaration.file, declaration.line, declaration.name)
-            if source is None:
+            found = self._written_annotation(declaration, self.names.blocking, "its blocking annotation")
+            if found is None:
                 continue
-            try:
-                offset = function_declarator(source, declaration.line, declaration.name)
-                word = annotation_word(source, offset, self.names.blocking)
-            except Unlocatable as problem:
-                self._refuse(declaration.file, declaration.line, declaration.name, str(problem))
-                continue
-            if word is None:
-                self._refuse(declaration.file, declaration.line, declaration.name,
-                             "its blocking annotation is not written before the name as a macro")
-                continue
+            source, word = found
             self._edit(source, word[0], word[1], self.macro,
                        f"replace {source.text[word[0]:word[1]]} by {self.macro} on '{declaration.name}'",
                        declaration.name, change="replace", declaration_line=declaration.line)
 
-    def _remove_annotation(self, declaration: Declaration) -> None:
+    def _written_annotation(
+        self, declaration: Declaration, spellings: tuple[str, ...], what: str
+    ) -> tuple[SourceText, tuple[int, int]] | None:
+        """The source and span of the annotation macro written on ``declaration``.
+
+        None (and the spot listed as not fixed) when it cannot be found as a
+        macro before the declared name.
+        """
         source = self._source(declaration.file, declaration.line, declaration.name)
         if source is None:
-            return
+            return None
         try:
             offset = function_declarator(source, declaration.line, declaration.name)
-            word = annotation_word(source, offset, self.names.coroutine)
+            word = annotation_word(source, offset, spellings)
         except Unlocatable as problem:
             self._refuse(declaration.file, declaration.line, declaration.name, str(problem))
-            return
+            return None
         if word is None:
             self._refuse(declaration.file, declaration.line, declaration.name,
-                         "its annotation is not written before the name as a macro")
+                         f"{what} is not written before the name as a macro")
+            return None
+        return source, word
+
+    def _remove_annotation(self, declaration: Declaration) -> None:
+        found = self._written_annotation(declaration, self.names.coroutine, "its annotation")
+        if found is None:
             return
+        source, word = found
         start, end = removal_span(source, word)
         self._edit(source, start, end, "", f"remove {self.macro} from '{declaration.name}'", declaration.name,
                    change="remove", declaration_line=declaration.line)
