@@ -147,3 +147,16 @@ void test_run_coroutine(CoroutineEntry *entry, void *opaque)
     qemu_coroutine_enter(qemu_coroutine_create(run_entry), &run);
     AIO_WAIT_WHILE(!run.done);
 }
+
+CowHeader test_read_cow_header(const char *path)
+{
+    uint8_t buf[COW_HEADER_SIZE];
+    CowHeader h;
+    int fd = open(path, O_RDONLY);
+
+    CHECK(fd >= 0);
+    CHECK_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
+    close(fd);
+    cow_header_decode(&h, buf);
+    return h;
+}

@@ -10,6 +10,7 @@
 #include "qemu/coroutine.h"
 #include "qemu/main-loop.h"
 #include "block/block.h"
+#include "block/cow.h"
 #include "../test-util.h"
 
 /* A fresh directory for this test program, removed at exit. */
@@ -29,6 +30,9 @@ void test_fill(uint8_t *buf, int64_t length, uint32_t seed);
 /* Whether `buf` holds what test_fill(seed) wrote. */
 bool test_matches(const uint8_t *buf, int64_t length, uint32_t seed);
 bool test_all_bytes(const uint8_t *buf, int64_t length, uint8_t value);
+
+/* The header of the cow image at `path`, read straight from the file. */
+CowHeader test_read_cow_header(const char *path);
 
 /* Run entry(opaque) in a new coroutine and poll the loop until it returns. */
 void test_run_coroutine(CoroutineEntry *entry, void *opaque);

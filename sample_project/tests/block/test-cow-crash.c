@@ -43,19 +43,6 @@ static const Region regions[] = {
 
 static char *base_path, *template_path;
 
-static CowHeader read_header(const char *path)
-{
-    uint8_t buf[COW_HEADER_SIZE];
-    CowHeader h;
-    int fd = open(path, O_RDONLY);
-
-    CHECK(fd >= 0);
-    CHECK_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
-    close(fd);
-    cow_header_decode(&h, buf);
-    return h;
-}
-
 /* Base: raw, seed 1.  Template overlay: cluster 0 allocated (seed 20). */
 static void make_images(void)
 {
@@ -268,18 +255,18 @@ static void test_write_back_protocol(void)
     CHECK_EQ(bdrv_pread(bs, offset, 1, &byte), 0);
     CHECK_EQ(byte, 0xee);
     CHECK_EQ(byte_on_disk(path, offset), base_byte);
-    CHECK(!(read_header(path).flags & COW_FLAG_DIRTY));
+    CHECK(!(test_read_cow_header(path).flags & COW_FLAG_DIRTY));
 
     CHECK_EQ(bdrv_flush(bs), 0);
     CHECK_EQ(byte_on_disk(path, offset), 0xee);
-    CHECK(!(read_header(path).flags & COW_FLAG_DIRTY));
+    CHECK(!(test_read_cow_header(path).flags & COW_FLAG_DIRTY));
 
     /* A flush cut short after its first write (the dirty header) and data
      * flush leaves the flag set: the refcounts on disk are not believed. */
     CHECK_EQ(bdrv_pwrite(bs, 60 * CLUSTER, 1, &byte), 0);
     bdrv_inject_write_failure(bdrv_get_file(bs), 2);
     CHECK_EQ(bdrv_flush(bs), -EIO);
-    CHECK(read_header(path).flags & COW_FLAG_DIRTY);
+    CHECK(test_read_cow_header(path).flags & COW_FLAG_DIRTY);
     bdrv_close(bs);
 
     /* Opened again, the image rebuilds its refcounts and is clean after
@@ -287,7 +274,7 @@ static void test_write_back_protocol(void)
     bs = test_open(path, "cow", BDRV_O_RDWR);
     CHECK_EQ(bdrv_flush(bs), 0);
     bdrv_close(bs);
-    CHECK(!(read_header(path).flags & COW_FLAG_DIRTY));
+    CHECK(!(test_read_cow_header(path).flags & COW_FLAG_DIRTY));
     CHECK_EQ(byte_on_disk(path, offset), 0xee);
     CHECK_EQ(check(path, BDRV_CHECK_ONLY).corruptions, 0);
     free(path);

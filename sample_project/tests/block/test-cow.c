@@ -29,19 +29,6 @@ static char *make_base(const char *name, int64_t size, uint32_t seed)
     return path;
 }
 
-static CowHeader read_header(const char *path)
-{
-    uint8_t buf[COW_HEADER_SIZE];
-    CowHeader h;
-    int fd = open(path, O_RDONLY);
-
-    CHECK(fd >= 0);
-    CHECK_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
-    close(fd);
-    cow_header_decode(&h, buf);
-    return h;
-}
-
 static void poke_u64(const char *path, int64_t offset, uint64_t value)
 {
     uint64_t le = htole64(value);
@@ -83,7 +70,7 @@ static void test_create_header(void)
     uint8_t buf[CLUSTER];
 
     test_create("cow", path, 10 << 20, NULL, CLUSTER_BITS);
-    h = read_header(path);
+    h = test_read_cow_header(path);
     CHECK_EQ(h.magic, COW_MAGIC);
     CHECK_EQ(h.version, COW_VERSION);
     CHECK_EQ(h.cluster_bits, CLUSTER_BITS);
@@ -163,7 +150,7 @@ static void test_backing_read_and_cow(void)
     CHECK_EQ(bdrv_pread(bs, 0, 4 << 20, buf), 0);
     CHECK(memcmp(buf, expect, 4 << 20) == 0);
     bdrv_close(bs);
-    CHECK(!read_header(path).flags);      /* closed cleanly */
+    CHECK(!test_read_cow_header(path).flags);      /* closed cleanly */
     {
         BdrvCheckResult res = check_image(path, BDRV_CHECK_ONLY);
         CHECK_EQ(res.corruptions, 0);
@@ -320,7 +307,7 @@ static uint64_t make_one_cluster_image(const char *path)
     test_fill(buf, CLUSTER, 9);
     CHECK_EQ(bdrv_pwrite(bs, 0, CLUSTER, buf), 0);
     bdrv_close(bs);
-    h = read_header(path);
+    h = test_read_cow_header(path);
     return peek_u64(path, (int64_t)h.l1_offset);
 }
 
@@ -371,7 +358,7 @@ static void test_check_compares_refcounts(void)
 {
     char *path = test_path("refcount.cow");
     uint64_t l2 = make_one_cluster_image(path);
-    CowHeader h = read_header(path);
+    CowHeader h = test_read_cow_header(path);
     int64_t refcount_entry = (int64_t)h.refcount_offset + (int64_t)(l2 / CLUSTER) * 2;
     BdrvCheckResult res;
 
@@ -393,7 +380,7 @@ static void test_check_compares_refcounts(void)
     /* On a dirty image the refcounts are known to lag: not an error. */
     poke_u16(path, refcount_entry, 0);
     poke_u64(path, offsetof(CowHeader, cluster_bits), CLUSTER_BITS | (uint64_t)COW_FLAG_DIRTY << 32);
-    CHECK(read_header(path).flags & COW_FLAG_DIRTY);
+    CHECK(test_read_cow_header(path).flags & COW_FLAG_DIRTY);
     res = check_image(path, BDRV_CHECK_ONLY);
     CHECK_EQ(res.corruptions, 0);
     free(path);
