@@ -494,7 +494,6 @@ class Normalizer:
         if "static" in storage:
             self.file_scope.append(decl)
             return
-        self._check_vla(decl)
         if _has_cleanup(decl):
             reject(
                 decl,
@@ -561,19 +560,6 @@ class Normalizer:
             f"cannot tell the type of '{decl.name}' (a __typeof__ the translator "
             "cannot resolve); declare it with the type it names",
         )
-
-    def _check_vla(self, decl: c_ast.Decl) -> None:
-        node = decl.type
-        while isinstance(node, (c_ast.ArrayDecl, c_ast.PtrDecl)):
-            if isinstance(node, c_ast.ArrayDecl) and node.dim is not None:
-                for sub in walk(node.dim, evaluated_only=True):
-                    if isinstance(sub, c_ast.ID):
-                        symbol = self.env.lookup(sub.name)
-                        if symbol is not None and symbol.decl is not None and not symbol.is_function:
-                            reject(
-                                decl, "vla", f"variable-length array '{decl.name}' in a coroutine function"
-                            )
-            node = node.type
 
     def _implicit_dimension(self, decl: c_ast.Decl) -> c_ast.Node:
         init = decl.init

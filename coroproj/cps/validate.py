@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from coroproj.cps.common import Unit, has_ellipsis, parameter_types, reject
+from coroproj.cps.common import Unit, has_ellipsis, parameter_types, reject, walk
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import Kind, kinds_of
 from coroproj.frontend.typing import ScopedWalker
@@ -149,7 +149,7 @@ class _Checker(ScopedWalker):
                 isinstance(n, c_ast.FuncCall)
                 and isinstance(n.name, c_ast.ID)
                 and n.name.name in IN_COROUTINE_PREDICATES
-                for n in _walk(self.function.body)
+                for n in walk(self.function.body)
             )
             callee = name or "a coroutine function pointer"
             if hybrid:
@@ -253,7 +253,7 @@ class _Checker(ScopedWalker):
         current = node.type
         while isinstance(current, (c_ast.ArrayDecl, c_ast.PtrDecl)):
             if isinstance(current, c_ast.ArrayDecl) and current.dim is not None:
-                for sub in _walk(current.dim):
+                for sub in walk(current.dim, evaluated_only=True):
                     if isinstance(sub, c_ast.ID):
                         symbol = self.env.lookup(sub.name)
                         if symbol is not None and symbol.decl is not None and not symbol.is_function:
@@ -277,11 +277,3 @@ class _Checker(ScopedWalker):
             reject(node, "computed-goto", "label address (&&label) in a coroutine function")
 
 
-def _walk(node: c_ast.Node | None) -> list[c_ast.Node]:
-    out: list[c_ast.Node] = []
-    stack = [node] if node is not None else []
-    while stack:
-        current = stack.pop()
-        out.append(current)
-        stack.extend(child for _, child in current.children())
-    return out

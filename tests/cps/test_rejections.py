@@ -174,6 +174,18 @@ def test_rejected_with_reason_and_line(tmp_path: Path, reason: str) -> None:
     assert error.one_line().endswith(f"[coroproj-cps-{reason}]")
 
 
+def test_array_sized_by_sizeof_of_a_variable_is_not_variable_length(tmp_path: Path) -> None:
+    # sizeof does not evaluate its operand: the dimension is a constant.
+    source, _ = _write(tmp_path, """
+void coroutine_fn f(int n) {
+    char bytes[sizeof n * 2];   /* MARK */
+    bytes[0] = 1;
+    qemu_coroutine_yield();
+}
+""")
+    assert "bytes" in translate_file(source)
+
+
 def test_cast_between_coroutine_and_native_pointers(tmp_path: Path) -> None:
     source, mark = _write(
         tmp_path,
