@@ -32,7 +32,6 @@ from coroproj.cps.pipeline import translate  # noqa: E402
 from coroproj.frontend.annotations import Kind, kinds_of  # noqa: E402
 from coroproj.frontend.preprocess import preprocess  # noqa: E402
 from coroproj.frontend.unit import parse_unit_text  # noqa: E402
-from coroproj.runtime import cpc  # noqa: E402
 from tests.cps.harness import INCLUDE  # noqa: E402
 from tests.cps.program_generator import batch_source  # noqa: E402
 
@@ -61,8 +60,6 @@ def measure(source: Path, runs: int) -> tuple[int, float, float, float]:
                 unit.ast,
                 source_name=str(source),
                 stage=stage,
-                need_cont=sorted(cpc.NEED_CONT_FUNCTIONS),
-                yield_name=cpc.YIELD_FUNCTION,
                 extra_annotations=unit.extra_annotations,
             )
             times.append(time.perf_counter() - parsed)

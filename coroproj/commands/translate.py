@@ -28,7 +28,6 @@ def run(args: argparse.Namespace) -> int:
     from coroproj.cps.pipeline import translate
     from coroproj.frontend.preprocess import preprocess
     from coroproj.frontend.unit import parse_unit_text
-    from coroproj.runtime.cpc import NEED_CONT_FUNCTIONS, YIELD_FUNCTION
 
     source = Path(args.file)
     if not source.is_file():
@@ -39,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
         unit.ast,
         source_name=str(source),
         stage=args.stage,
-        need_cont=sorted(NEED_CONT_FUNCTIONS),
-        yield_name=YIELD_FUNCTION,
         extra_annotations=unit.extra_annotations,
     )
     if args.output:

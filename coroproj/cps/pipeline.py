@@ -23,6 +23,7 @@ from coroproj.cps.references import name_annotated_references
 from coroproj.cps.split import split
 from coroproj.cps.validate import validate
 from coroproj.errors import UserError
+from coroproj.runtime.cpc import NEED_CONT_FUNCTIONS, YIELD_FUNCTION
 
 STAGES = ("normalize", "box", "split", "lift", "convert", "emit")
 
@@ -32,8 +33,8 @@ def translate(
     *,
     source_name: str,
     stage: str | None = None,
-    need_cont: Iterable[str] = (),
-    yield_name: str = "qemu_coroutine_yield",
+    need_cont: Iterable[str] = NEED_CONT_FUNCTIONS,
+    yield_name: str = YIELD_FUNCTION,
     extra_annotations: Sequence[object] = (),
 ) -> str:
     """The C text of ``ast`` after ``stage`` (default: the whole translated unit)."""

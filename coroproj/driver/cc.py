@@ -100,7 +100,6 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
     from coroproj.cps.pipeline import translate
     from coroproj.frontend.preprocess import preprocess
     from coroproj.frontend.unit import parse_unit_text
-    from coroproj.runtime.cpc import NEED_CONT_FUNCTIONS, YIELD_FUNCTION
 
     flags = command.preprocess_arguments()
     dependency_flags_present = any(a.startswith("-M") for a in flags)
@@ -118,8 +117,6 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
     output = translate(
         unit.ast,
         source_name=source,
-        need_cont=sorted(NEED_CONT_FUNCTIONS),
-        yield_name=YIELD_FUNCTION,
         extra_annotations=unit.extra_annotations,
     )
     digest = hashlib.sha256(source.encode()).hexdigest()[:8]

@@ -37,8 +37,6 @@ def translate_file(source: Path, flags: list[str] | None = None, stage: str | No
         unit.ast,
         source_name=str(source),
         stage=stage,
-        need_cont=sorted(cpc.NEED_CONT_FUNCTIONS),
-        yield_name=cpc.YIELD_FUNCTION,
         extra_annotations=unit.extra_annotations,
     )
 
