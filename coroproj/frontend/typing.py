@@ -53,8 +53,7 @@ class TypeEnv:
         self._ordinary: list[dict[str, Symbol]] = [{}]
         self._typedefs: list[dict[str, TypeNode]] = [{}]
         self._tags: list[dict[str, c_ast.Node]] = [{}]
-        self._annotated_copies: dict[tuple[int, frozenset[Kind]], c_ast.FuncDecl] = {}
-        self._copied_from: list[c_ast.FuncDecl] = []
+        self._annotated_copies: dict[tuple[c_ast.FuncDecl, frozenset[Kind]], c_ast.FuncDecl] = {}
 
     # -- scopes ---------------------------------------------------------
     def push(self) -> None:
@@ -164,15 +163,13 @@ class TypeEnv:
         return node
 
     def _annotated_copy(self, func: c_ast.FuncDecl, kinds: frozenset[Kind]) -> c_ast.FuncDecl:
-        key = (id(func), kinds)
-        copy = self._annotated_copies.get(key)
+        """``func`` with ``kinds`` added, one copy per pair (AST nodes hash by identity)."""
+        copy = self._annotated_copies.get((func, kinds))
         if copy is None:
             copy = c_ast.FuncDecl(func.args, func.type, func.coord, attributes=list(func.attributes or []))
             for kind in sorted(kinds):
                 annotate(copy, kind)
-            # Keep ``func`` alive with its copy so the id stays unique.
-            self._annotated_copies[key] = copy
-            self._copied_from.append(func)
+            self._annotated_copies[(func, kinds)] = copy
         return copy
 
     def function_type(self, node: TypeNode | None) -> c_ast.FuncDecl | None:
