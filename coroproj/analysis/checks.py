@@ -7,20 +7,24 @@ many units is reported once), applies severities and suppressions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from coroproj.analysis.findings import CHECKS, Finding, Step
-from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED, Function, Program
+from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED, NATIVE, Function, Program
 from coroproj.analysis.summary import Suppression, UnitSummary
 from coroproj.frontend.annotations import AttributeNames, Kind
 
 
 class Checker:
-    def __init__(self, program: Program, names: AttributeNames) -> None:
+    def __init__(
+        self, program: Program, names: AttributeNames, predicates: Sequence[str] = ()
+    ) -> None:
         self.program = program
         self.macro = {kind.value: spelling for kind, spelling in names.macro.items()}
         self.coroutine_fn = names.macro[Kind.COROUTINE]
         self.blocking_fn = names.macro[Kind.BLOCKING]
+        self.mixed_fn = names.macro[Kind.MIXED]
+        self.predicate = predicates[0] if predicates else "qemu_in_coroutine"
 
     def findings(self) -> Iterator[Finding]:
         for function in self._defined_functions():
@@ -28,6 +32,7 @@ class Checker:
             yield from self.missing_or_wrong(function)
             yield from self.spurious(function)
             yield from self.blocking_calls(function)
+            yield from self.wrong_context(function)
             yield from self.proto_mismatch(function)
             yield from self.hybrid(function)
 
@@ -82,31 +87,70 @@ class Checker:
             )
 
     def blocking_calls(self, function: Function) -> Iterator[Finding]:
-        annotated = COROUTINE in function.kinds
+        annotated = COROUTINE in function.kinds or function.asserted == COROUTINE
         inferred = self.program.should_be_coroutine(function.symbol)
-        if not (annotated or inferred):
-            return
         for callee, call in self.program.calls_from(function.symbol):
             target = self.program.functions[callee]
             if BLOCKING not in target.kinds or COROUTINE in target.kinds:
                 continue
-            if annotated and inferred:
+            context = call.context or (NATIVE if function.asserted == NATIVE else "")
+            if context == NATIVE:
+                continue  # P is false here: a native call in native context
+            if context == COROUTINE:
+                check = "forbidden-call"
+                message = (
+                    f"'{function.name}' calls {self.blocking_fn} function '{target.name}'"
+                    f" where it runs in a coroutine ({self._predicate_text()} holds)"
+                )
+            elif annotated and inferred:
                 check = "forbidden-call"
                 message = (
                     f"{self.coroutine_fn} function '{function.name}' calls "
                     f"{self.blocking_fn} function '{target.name}'"
                 )
-            else:
+            elif annotated or inferred:
                 check = "suspicious-call"
                 status = "should be" if inferred else "is annotated"
                 message = (
                     f"'{function.name}' {status} {self.coroutine_fn} and calls "
                     f"{self.blocking_fn} function '{target.name}'"
                 )
+            else:
+                continue
             yield Finding(
                 check=check, severity=CHECKS[check], file=call.file, line=call.line,
                 column=call.column, function=function.name, message=message,
             )
+
+    def wrong_context(self, function: Function) -> Iterator[Finding]:
+        """A coroutine function called where the predicate says it is not in a coroutine."""
+        for callee, call in self.program.calls_from(function.symbol):
+            context = call.context or (NATIVE if function.asserted == NATIVE else "")
+            if context != NATIVE:
+                continue
+            target = self.program.functions[callee]
+            if not self._is_coroutine(target):
+                continue
+            what = f"through '{target.name}'" if target.indirect else f"'{target.name}'"
+            yield Finding(
+                check="wrong-context", severity=CHECKS["wrong-context"], file=call.file,
+                line=call.line, column=call.column, function=function.name,
+                message=(
+                    f"'{function.name}' calls {self.coroutine_fn} {what} where it does not run"
+                    f" in a coroutine ({self._predicate_text()} is false)"
+                ),
+            )
+
+    def _is_coroutine(self, target: Function) -> bool:
+        """Coroutine by what is written (an annotation or a coroutine pointer), or a root."""
+        if target.indirect:
+            return COROUTINE in target.kinds
+        if MIXED in target.kinds and COROUTINE not in target.kinds:
+            return False
+        return COROUTINE in target.kinds or target.symbol in self.program.roots
+
+    def _predicate_text(self) -> str:
+        return f"{self.predicate}()"
 
     def proto_mismatch(self, function: Function) -> Iterator[Finding]:
         definition = function.definition
@@ -140,12 +184,23 @@ class Checker:
             )
 
     def hybrid(self, function: Function) -> Iterator[Finding]:
-        if function.hybrid:
-            yield self._at(
-                function, "hybrid",
-                f"'{function.name}' branches on whether it runs in a coroutine: split it into"
-                f" a native ({self.blocking_fn}) and a coroutine ({self.coroutine_fn}) twin",
+        if not function.hybrid:
+            return
+        if MIXED in function.kinds:
+            advice = (
+                f"for CPS, split it into a native ({self.blocking_fn}) and a coroutine"
+                f" ({self.coroutine_fn}) twin"
             )
+        else:
+            advice = (
+                f"it is callable from both contexts: annotate it {self.mixed_fn}"
+                f" (for CPS, split it into a native and a {self.coroutine_fn} twin)"
+            )
+        yield self._at(
+            function, "hybrid",
+            f"'{function.name}' branches on whether it runs in a coroutine"
+            f" ({self._predicate_text()}): {advice}",
+        )
 
     # -- explanations ---------------------------------------------------------
     def witness(self, symbol: str) -> list[Step]:
@@ -167,7 +222,8 @@ class Checker:
     def _reason(self, symbol: str) -> str:
         chain = self.program.chain(symbol)
         if not chain:
-            return "it is a root"
+            root = self.program.roots.get(symbol)
+            return root.text if root is not None else "it is a root"
         first = chain[0]
         callee = self.program.functions[_callee_node(first)]
         if callee.indirect:
@@ -193,10 +249,11 @@ def run_checks(
     names: AttributeNames,
     severity: Mapping[str, str] | None = None,
     extra: Iterable[Finding] = (),
+    predicates: Sequence[str] = (),
 ) -> list[Finding]:
     """All findings of a program, de-duplicated, with severities and suppressions applied."""
     summaries = list(summaries)
-    findings = list(Checker(program, names).findings())
+    findings = list(Checker(program, names, predicates).findings())
     for summary in summaries:
         findings.extend(summary.local_findings)
     findings.extend(extra)

@@ -21,6 +21,7 @@ CHECKS: dict[str, Severity] = {
     "wrong-blocking": "warning",
     "forbidden-call": "error",
     "suspicious-call": "warning",
+    "wrong-context": "error",
     "pointer-mismatch": "error",
     "proto-mismatch": "warning",
     "hybrid": "warning",

@@ -13,6 +13,12 @@ calls through coroutine pointer types; configured primitives.  Functions
 annotated ``blocking_fn`` or ``coroutine_mixed_fn`` are barriers: they are
 native by declaration, so a mistake in one is reported there and does not
 cascade to all of its callers.
+
+Context guards (``analysis/context.py``): a call made where the predicate
+is known (``if (qemu_in_coroutine()) co_fn();``) does not propagate, so a
+function whose coroutine calls are all guarded is implicitly mixed; a
+function that asserts it runs in a coroutine is a root, one that asserts
+the opposite never becomes a coroutine function.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import networkx as nx
 
 from coroproj.analysis.summary import AddressTaken, Call, Declaration, UnitSummary
 
-COROUTINE, BLOCKING, MIXED = "coroutine", "blocking", "mixed"
+COROUTINE, BLOCKING, MIXED, NATIVE = "coroutine", "blocking", "mixed", "native"
 
 
 @dataclass
@@ -59,6 +65,11 @@ class Function:
     @property
     def hybrid(self) -> bool:
         return any(d.hybrid for d in self.definitions)
+
+    @property
+    def asserted(self) -> str:
+        """"coroutine"/"native" if its definition asserts where it runs."""
+        return self.definitions[0].asserted if self.definitions else ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,8 @@ class Program:
                 roots[symbol] = RootReason("configured", "a configured coroutine primitive")
             elif COROUTINE in kinds and not function.definitions:
                 roots[symbol] = RootReason("undefined", "annotated and defined elsewhere")
+            elif function.asserted == COROUTINE and MIXED not in kinds:
+                roots[symbol] = RootReason("asserted", "it asserts that it runs in a coroutine")
             elif COROUTINE in kinds and function.address_taken:
                 taken = function.address_taken[0]
                 roots[symbol] = RootReason(
@@ -144,7 +157,11 @@ class Program:
             for caller, _, data in sorted(
                 self.graph.in_edges(node, data=True), key=lambda e: _call_order(e[2]["call"])
             ):
-                if caller not in next_hop:
+                if data["call"].context:
+                    # Guarded: under P true it is fine and says nothing about the
+                    # caller; under P false it is an error reported at the call.
+                    continue
+                if caller not in next_hop and self.functions[caller].asserted != NATIVE:
                     next_hop[caller] = (node, data["call"])
                     queue.append(caller)
         return next_hop

@@ -141,5 +141,8 @@ def analyse(
     summaries = list(summaries)
     program = Program(summaries, roots=options.roots)
     failures = list(failures)
-    findings = run_checks(program, summaries, options.names, options.severity, extra=failures)
+    findings = run_checks(
+        program, summaries, options.names, options.severity, extra=failures,
+        predicates=options.hybrid_predicates,
+    )
     return Analysis(program, summaries, findings, failures)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pycparser import c_ast
 
+from coroproj.analysis.context import analyse_contexts
 from coroproj.analysis.findings import CHECKS, Finding, Note
 from coroproj.analysis.summary import (
     AddressTaken,
@@ -28,12 +29,13 @@ from coroproj.frontend.typing import ScopedWalker, TypeEnv, TypeNode
 
 DEFAULT_HYBRID_PREDICATES = ("qemu_in_coroutine",)
 
-# Calls that end the program: a branch on a predicate whose other side is one
-# of these is an assertion, not a hybrid code path.
+# Calls that end the program even where no ``noreturn`` declaration says so
+# (builtins, and headers that are not part of the unit).
 _NORETURN = frozenset(
     {"__assert_fail", "__assert_perror_fail", "__assert", "abort", "exit", "_exit",
      "__builtin_unreachable", "__builtin_trap", "g_assertion_message_expr"}
 )
+_NORETURN_ATTRIBUTES = frozenset({"noreturn", "__noreturn__"})
 
 _LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"((?:[^"\\]|\\.)*)"(.*)$', re.MULTILINE)
 _SUPPRESSION = re.compile(r"coroproj:\s*ignore\[([a-z\-, ]*)\]\s*([^*\n]*?)\s*(?:\*/|$)")
@@ -67,6 +69,7 @@ class _Linkage:
 
     def __init__(self) -> None:
         self.static: set[str] = set()
+        self.noreturn: set[str] = set(_NORETURN)
         self.kinds: dict[str, set[Kind]] = {}
         self.definition: dict[str, c_ast.Node] = {}
         self._seen: set[str] = set()
@@ -87,6 +90,8 @@ class _Linkage:
             if "static" in (decl.storage or ()):
                 self.static.add(name)
         self.kinds.setdefault(name, set()).update(kinds_of(decl.type))
+        if _declares_noreturn(decl):
+            self.noreturn.add(name)
         if is_definition:
             self.definition[name] = decl
 
@@ -113,7 +118,10 @@ class _Summarizer(ScopedWalker):
         self.names = names
         self.hybrid_predicates = hybrid_predicates
         self.caller: str | None = None
-        self.hybrid_found = False
+        # The current function's calls by node, and whether it mentions a
+        # predicate: only then does the context-guard pass run on it.
+        self.function_calls: list[tuple[int, Call]] = []
+        self.predicate_seen = False
 
     # -- declarations -----------------------------------------------------
     def visit_Decl(self, node: c_ast.Decl) -> None:
@@ -129,11 +137,19 @@ class _Summarizer(ScopedWalker):
 
     def visit_FuncDef(self, node: c_ast.FuncDef) -> None:
         declaration = self._record_declaration(node.decl, is_definition=True)
-        self.caller = declaration.symbol
-        self.hybrid_found = False
+        outer = (self.caller, self.function_calls, self.predicate_seen)
+        self.caller, self.function_calls, self.predicate_seen = declaration.symbol, [], False
         super().visit_FuncDef(node)
-        declaration.hybrid = self.hybrid_found
-        self.caller = None
+        if self.predicate_seen and self.hybrid_predicates:
+            self._apply_context_guards(node, declaration)
+        self.caller, self.function_calls, self.predicate_seen = outer
+
+    def _apply_context_guards(self, node: c_ast.FuncDef, declaration: Declaration) -> None:
+        facts = analyse_contexts(node.body, self.hybrid_predicates, self.linkage.noreturn)
+        for node_id, call in self.function_calls:
+            call.context = facts.call_context.get(node_id, "")
+        declaration.asserted = facts.asserted
+        declaration.hybrid = facts.guards and not facts.asserted
 
     def _record_declaration(self, decl: c_ast.Decl, *, is_definition: bool) -> Declaration:
         coord = decl.coord
@@ -155,8 +171,10 @@ class _Summarizer(ScopedWalker):
     def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
         callee = _strip_deref_and_address(node.name)
         direct = self._direct_function(callee)
+        if direct is not None and direct in self.hybrid_predicates:
+            self.predicate_seen = True
         if self.caller is not None:
-            self._record_call(node, callee, direct)
+            self.function_calls.append((id(node), self._record_call(node, callee, direct)))
         if direct is None:
             self.visit(node.name)
         if node.args is not None:
@@ -217,50 +235,6 @@ class _Summarizer(ScopedWalker):
             if isinstance(func, c_ast.FuncDecl):
                 self._check_pointer(node, func.type, node.expr, "return from", None)
 
-    # -- hybrid functions ---------------------------------------------------
-    def visit_If(self, node: c_ast.If) -> None:
-        self._check_hybrid(node.cond, (node.iftrue, node.iffalse))
-        self.generic_visit(node)
-
-    def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
-        self._check_hybrid(node.cond, (node.iftrue, node.iffalse))
-        self.generic_visit(node)
-
-    def visit_While(self, node: c_ast.While) -> None:
-        self._check_hybrid(node.cond, (node.stmt,))
-        self.generic_visit(node)
-
-    def visit_DoWhile(self, node: c_ast.DoWhile) -> None:
-        self._check_hybrid(node.cond, (node.stmt,))
-        self.generic_visit(node)
-
-    def visit_Switch(self, node: c_ast.Switch) -> None:
-        self._check_hybrid(node.cond, (node.stmt,))
-        self.generic_visit(node)
-
-    def visit_For(self, node: c_ast.For) -> None:
-        self._check_hybrid(node.cond, (node.stmt,))
-        super().visit_For(node)
-
-    def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
-        if node.op in ("&&", "||"):
-            self._check_hybrid(node.left, (node.right,))
-        self.generic_visit(node)
-
-    def _check_hybrid(self, cond: c_ast.Node | None, branches: Iterable[c_ast.Node | None]) -> None:
-        if self.function is None or cond is None or not self.hybrid_predicates:
-            return
-        if not any(
-            isinstance(sub, c_ast.FuncCall)
-            and isinstance(sub.name, c_ast.ID)
-            and sub.name.name in self.hybrid_predicates
-            for sub in _walk(cond)
-        ):
-            return
-        if any(_ends_program(branch) for branch in branches if branch is not None):
-            return  # an assertion such as assert(qemu_in_coroutine())
-        self.hybrid_found = True
-
     # -- helpers ------------------------------------------------------------
     def _symbol_of(self, name: str) -> str:
         # A block-scope declaration of a function refers to the file-scope one.
@@ -275,33 +249,32 @@ class _Summarizer(ScopedWalker):
             return callee.name
         return None
 
-    def _record_call(self, node: c_ast.FuncCall, callee: c_ast.Node, direct: str | None) -> None:
+    def _record_call(self, node: c_ast.FuncCall, callee: c_ast.Node, direct: str | None) -> Call:
         coord = node.coord
         file = coord.file if coord else self.summary.main_file
         line = coord.line if coord else 0
         column = (coord.column or 0) if coord else 0
         assert self.caller is not None
         if direct is not None:
-            self.summary.calls.append(
-                Call(self.caller, self._symbol_of(direct), file, line, column)
-            )
-            return
+            call = Call(self.caller, self._symbol_of(direct), file, line, column)
+            self.summary.calls.append(call)
+            return call
         kinds = self.env.kinds(self.env.type_of(callee)) or frozenset()
         text = expression_text(callee)
         label = " ".join(
             [*(self.names.macro[k] for k in sorted(kinds, key=lambda k: k.value)), "*" + text]
         )
-        self.summary.calls.append(
-            Call(
-                self.caller,
-                label,
-                file,
-                line,
-                column,
-                indirect=True,
-                pointer_kinds=sorted(k.value for k in kinds),
-            )
+        call = Call(
+            self.caller,
+            label,
+            file,
+            line,
+            column,
+            indirect=True,
+            pointer_kinds=sorted(k.value for k in kinds),
         )
+        self.summary.calls.append(call)
+        return call
 
     def _expr_coroutine(self, expr: c_ast.Node) -> bool | None:
         """Whether an expression is a coroutine function (pointer); None if not a function."""
@@ -439,22 +412,14 @@ def _is_null(expr: c_ast.Node) -> bool:
     return isinstance(expr, c_ast.Constant) and expr.value in ("0", "0L", "0UL", "0U")
 
 
-def _walk(node: c_ast.Node) -> Iterable[c_ast.Node]:
-    yield node
-    for _, child in node.children():
-        yield from _walk(child)
-
-
-def _ends_program(node: c_ast.Node) -> bool:
-    """True if a branch is just a call that never returns (an assertion failure)."""
-    while isinstance(node, c_ast.Compound) and node.block_items and len(node.block_items) == 1:
-        node = node.block_items[0]
-    while isinstance(node, c_ast.Cast):
-        node = node.expr
-    return (
-        isinstance(node, c_ast.FuncCall)
-        and isinstance(node.name, c_ast.ID)
-        and node.name.name in _NORETURN
+def _declares_noreturn(decl: c_ast.Decl) -> bool:
+    if "_Noreturn" in (decl.funcspec or ()):
+        return True
+    specifiers = [*(getattr(decl, "attributes", None) or ()), *(decl.type.attributes or ())]
+    return any(
+        attribute.name in _NORETURN_ATTRIBUTES
+        for spec in specifiers
+        for attribute in getattr(spec, "attributes", ())
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from coroproj.analysis.findings import Finding, Note, Step
 
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2
 
 
 @dataclass
@@ -33,7 +33,10 @@ class Declaration:
     kinds: list[str]  # written annotations: "coroutine", "blocking", "mixed"
     is_definition: bool = False
     is_static: bool = False
-    hybrid: bool = False  # definitions only: branches on a hybrid predicate
+    hybrid: bool = False  # definitions only: branches on a context predicate
+    # Definitions only: "coroutine"/"native" when every normal exit knows the
+    # predicate's value (assert(qemu_in_coroutine()) and the like).
+    asserted: str = ""
 
 
 @dataclass
@@ -47,6 +50,9 @@ class Call:
     column: int
     indirect: bool = False
     pointer_kinds: list[str] = field(default_factory=list)  # of the pointer's function type
+    # "coroutine"/"native" when a context guard decides where the call runs
+    # (analysis/context.py); "" where nothing is known.
+    context: str = ""
 
 
 @dataclass
