@@ -150,7 +150,10 @@ def main() -> int:
                 ratio = f" ({value / base:.2f})" if base else ""
                 cells.append(f"{value:,.0f}{ratio}")
             table.add_row(driver, pool, *cells)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # a file or pipe: no wrapped title or cells
+    console.print(table)
     if args.json:
         args.json.write_text(
             json.dumps(

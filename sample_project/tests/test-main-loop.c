@@ -132,6 +132,25 @@ static void test_timers_fire_in_deadline_order(void)
     }
 }
 
+/* Timers due within the next few hundred nanoseconds, re-armed for about a
+ * second: the poll timeout is computed while the deadline is passing, so a
+ * timeout that reads the clock twice can come out negative (ppoll then fails
+ * with EINVAL and the loop aborts). */
+static void test_short_timers_stress(void)
+{
+    int fired = 0, rounds = 0;
+    QEMUTimer *timer = timer_new_ns(count_cb, &fired);
+    int64_t stop = qemu_clock_get_ns() + NANOSECONDS_PER_SECOND;
+
+    while (qemu_clock_get_ns() < stop) {
+        timer_mod(timer, qemu_clock_get_ns() + rounds % 400);
+        rounds++;
+        LOOP_UNTIL(!timer_pending(timer));
+    }
+    CHECK_EQ(fired, rounds);
+    timer_free(timer);
+}
+
 /* --- fd handlers --------------------------------------------------------------- */
 
 typedef struct {
@@ -229,6 +248,7 @@ static const TestCase tests[] = {
     { "bh-delete-in-callback", test_bh_delete_in_callback },
     { "bh-wakes-blocking-loop", test_bh_wakes_blocking_loop },
     { "timers-deadline-order", test_timers_fire_in_deadline_order },
+    { "short-timers-stress", test_short_timers_stress },
     { "fd-handlers", test_fd_handlers },
     { "co-sleep", test_co_sleep },
 };

@@ -279,7 +279,13 @@ static struct timespec *poll_timeout(bool blocking, struct timespec *ts)
     if (!blocking) {
         wait_ns = 0;
     } else if (timers) {
-        wait_ns = MAX(timers->expire_ns - qemu_clock_get_ns(), 0);
+        /* One clock read: MAX() evaluates its arguments twice, and a second,
+         * later read could turn a wait it had judged positive negative, which
+         * ppoll() rejects with EINVAL. */
+        wait_ns = timers->expire_ns - qemu_clock_get_ns();
+        if (wait_ns < 0) {
+            wait_ns = 0;
+        }
     } else {
         return NULL;
     }

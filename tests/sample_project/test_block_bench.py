@@ -21,7 +21,6 @@ def test_block_stress_bench_quick_round(sample_build: Callable[[str], Path], tmp
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "median ops/s" in done.stdout
     report = json.loads(output.read_text())
     medians = report["medians"]
     assert "ucontext" in medians
