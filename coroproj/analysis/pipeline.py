@@ -29,13 +29,14 @@ class AnalysisOptions:
     roots: tuple[str, ...] = DEFAULT_ROOTS
     hybrid_predicates: tuple[str, ...] = DEFAULT_HYBRID_PREDICATES
     severity: Mapping[str, str] = field(default_factory=dict)
-    compiler: str = "cc"
+    # None: each compile job's own compiler (files mode: cc); set, it replaces them all.
+    compiler: str | None = None
 
     def fingerprint(self) -> str:
         """What changes a unit's summary (the cache key includes it)."""
         names = self.names
         return repr(
-            (names.coroutine, names.blocking, names.mixed, sorted(self.hybrid_predicates))
+            (names.coroutine, names.blocking, names.mixed, sorted(self.hybrid_predicates), self.compiler)
         )
 
 
@@ -67,7 +68,7 @@ def preprocess_unit(
     """The unit's text after ``cc -E`` with its own flags (and ``-D__COROPROJ__``)."""
     from coroproj.frontend.preprocess import preprocess
 
-    return preprocess(path, flags, compiler=compiler or options.compiler, cwd=cwd)
+    return preprocess(path, flags, compiler=options.compiler or compiler or "cc", cwd=cwd)
 
 
 def summarize_text(

@@ -45,7 +45,9 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, paths_help: str) -> 
                        help=f"coroutine primitive trusted as a root (default {', '.join(DEFAULT_ROOTS)})")
     group.add_argument("--hybrid-predicate", action="append", metavar="FUNCTION",
                        help="function telling whether it runs in a coroutine (default qemu_in_coroutine)")
-    group.add_argument("--compiler", default=None, help="compiler used to preprocess (default cc)")
+    group.add_argument("--compiler", default=None,
+                       help="compiler used to preprocess (default: each compile database entry's own, "
+                       "else cc); with a database it replaces every entry's compiler")
     group.add_argument("-q", "--quiet", action="store_true", help="no summary table, no progress bar")
     project = parser.add_argument_group("project")
     project.add_argument("-p", "--build-dir", metavar="BUILD_DIR", type=Path,
@@ -154,7 +156,7 @@ def options_from_config(config: Config) -> AnalysisOptions:
         roots=config.roots,
         hybrid_predicates=config.hybrid_predicates,
         severity=severity,
-        compiler=config.compiler or "cc",
+        compiler=config.compiler,
     )
 
 
