@@ -212,3 +212,14 @@ def test_calls_inside_any_expression_count_but_not_in_sizeof(tmp_path: Path, cor
         "in_statement_expression",
         "in_compound_literal",
     }
+
+
+def test_readme_checks_table_lists_every_check_id() -> None:
+    import re
+
+    from coroproj.analysis.findings import CHECKS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Checks", 1)[1].split("###", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE))
+    assert listed == set(CHECKS)
