@@ -33,6 +33,16 @@ from coroproj.frontend.lexer import GnuCLexer
 PENDING = "coroproj-pending"
 TRAILING = "coroproj-trailing"
 
+# ISO/IEC TS 18661-3 interchange types: keywords for gcc (since gcc 7), but
+# plain identifiers for clang 14, for which glibc's <bits/floatn-common.h>
+# declares them (``typedef float _Float32;``).  The lexer leaves them
+# identifiers and the parser treats them as typedef names declared in a scope
+# enclosing the file scope: a use and a redeclaring typedef are then both
+# ordinary C, and a use gives the same AST as gcc's keyword would.
+FLOATN_TYPE_NAMES = frozenset(
+    {"_Float16", "_Float32", "_Float64", "_Float128", "_Float32x", "_Float64x", "_Float128x"}
+)
+
 _TYPE_QUALIFIERS = frozenset({"CONST", "RESTRICT", "VOLATILE", "_ATOMIC"})
 _STORAGE_CLASSES = frozenset(
     {"AUTO", "CONSTEXPR", "REGISTER", "STATIC", "EXTERN", "TYPEDEF", "_THREAD_LOCAL"}
@@ -58,6 +68,7 @@ _SIMPLE_TYPE_SPECIFIERS = frozenset(
         "GNU_TYPE",
     }
 )
+_COMPLEX_SPELLINGS = frozenset({"_Complex", "__complex", "__complex__"})
 _TYPEOF_SPECIFIERS = frozenset({"TYPEOF", "TYPEOF_UNQUAL"})
 
 _DECLARATION_START = frozenset(c_parser._DECL_START | {"GNU_TYPE"})
@@ -110,6 +121,12 @@ class GnuCParser(CParser):
                 self.annotated_externals.update(id(item) for item in items)
             ext.extend(items)
         return ext
+
+    def _is_type_in_scope(self, name: str) -> bool:
+        for scope in reversed(self._scope_stack):
+            if name in scope:
+                return scope[name]
+        return name in FLOATN_TYPE_NAMES
 
     # ------------------------------------------------------------------
     # Errors
@@ -281,7 +298,7 @@ class GnuCParser(CParser):
             if tok_type == "ATTRIBUTE_BEGIN":
                 attributes.extend(self._parse_attribute_specifier_sequence())
                 continue
-            if tok_type == "TYPEID" and saw_type:
+            if tok_type == "TYPEID" and saw_type and not _completes_complex(tok, spec):
                 break
 
             kind = "type"
@@ -700,6 +717,20 @@ class GnuCParser(CParser):
             self._expect("RBRACKET")
             return c_ast.ArrayDesignator(low, self._tok_coord(tok))
         return super()._parse_designator()
+
+
+def _completes_complex(tok: Token, spec: Any) -> bool:
+    """Is ``tok`` the gcc keyword ``_FloatN`` in ``_Complex _FloatN``?
+
+    A typedef name cannot follow ``_Complex``, so this reading is the only
+    valid one (and exactly what gcc's glibc headers write in ``__CFLOAT32``).
+    """
+    if tok.value not in FLOATN_TYPE_NAMES or spec is None:
+        return False
+    return all(
+        isinstance(node, c_ast.IdentifierType) and set(node.names) <= _COMPLEX_SPELLINGS
+        for node in spec["type"]
+    )
 
 
 def _clone(specs: list[c_ast.AttributeSpecifier]) -> list[c_ast.AttributeSpecifier]:
