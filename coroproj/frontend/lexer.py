@@ -70,7 +70,10 @@ _GNU_KEYWORDS = {
     "__real__": "GNU_REAL",
     "__imag": "GNU_IMAG",
     "__imag__": "GNU_IMAG",
-    "__builtin_types_compatible_p": "GNU_TYPES_COMPATIBLE",
+    # Builtins taking a type name among their arguments (gcc's and clang's).
+    "__builtin_types_compatible_p": "GNU_TYPE_BUILTIN",
+    "__builtin_convertvector": "GNU_TYPE_BUILTIN",
+    "__builtin_bit_cast": "GNU_TYPE_BUILTIN",
     **dict.fromkeys(GNU_TYPE_NAMES, "GNU_TYPE"),
 }
 

@@ -73,8 +73,16 @@ _TYPEOF_SPECIFIERS = frozenset({"TYPEOF", "TYPEOF_UNQUAL"})
 
 _DECLARATION_START = frozenset(c_parser._DECL_START | {"GNU_TYPE"})
 _EXPRESSION_START = frozenset(
-    c_parser._STARTS_EXPRESSION | {"LAND", "GNU_REAL", "GNU_IMAG", "GNU_TYPES_COMPATIBLE"}
+    c_parser._STARTS_EXPRESSION | {"LAND", "GNU_REAL", "GNU_IMAG", "GNU_TYPE_BUILTIN"}
 )
+# The arguments of each GNU_TYPE_BUILTIN, in order: a type name or an
+# assignment expression.  clang's <emmintrin.h> and <ia32intrin.h> use the
+# last two in inline functions every SSE-using unit includes.
+_TYPE_BUILTIN_ARGUMENTS = {
+    "__builtin_types_compatible_p": ("type", "type"),
+    "__builtin_convertvector": ("expression", "type"),
+    "__builtin_bit_cast": ("type", "expression"),
+}
 _ASM_QUALIFIERS = frozenset({"VOLATILE", "INLINE", "GOTO"})
 _STRING_LITERALS = frozenset(c_parser._STRING_LITERAL)
 
@@ -680,16 +688,21 @@ class GnuCParser(CParser):
             compound = self._parse_compound_statement()
             self._expect("RPAREN")
             return gnu_ast.StmtExpr(compound, self._tok_coord(tok))
-        if tok_type == "GNU_TYPES_COMPATIBLE":
+        if tok_type == "GNU_TYPE_BUILTIN":
             tok = self._advance()
             coord = self._tok_coord(tok)
             self._expect("LPAREN")
-            first = self._parse_type_name()
-            self._expect("COMMA")
-            second = self._parse_type_name()
+            arguments = []
+            for index, kind in enumerate(_TYPE_BUILTIN_ARGUMENTS[tok.value]):
+                if index:
+                    self._expect("COMMA")
+                if kind == "type":
+                    arguments.append(self._parse_type_name())
+                else:
+                    arguments.append(self._parse_assignment_expression())
             self._expect("RPAREN")
             return c_ast.FuncCall(
-                c_ast.ID(tok.value, coord), c_ast.ExprList([first, second], coord), coord
+                c_ast.ID(tok.value, coord), c_ast.ExprList(arguments, coord), coord
             )
         return super()._parse_primary_expression()
 
