@@ -7,7 +7,8 @@ that wants to treat them specially defines ``visit_<ClassName>``.
 Constructs that fit an existing pycparser node exactly reuse it instead:
 ``__typeof__`` is ``TypeOf``, ``_Generic`` is ``GenericSelection``,
 ``__builtin_offsetof``/``__builtin_va_arg``/``__builtin_types_compatible_p``
-are ``FuncCall``s whose argument list holds ``Typename`` nodes,
+and clang's ``__builtin_convertvector``/``__builtin_bit_cast`` are
+``FuncCall``s whose argument list holds ``Typename`` nodes,
 ``__real__ x``/``__imag__ x``/``__alignof__ x`` are ``UnaryOp``s, and GNU
 attributes are ``AttributeSpecifier``/``Attribute`` nodes in the ``gnu``
 namespace.

@@ -51,13 +51,6 @@ GNU_TYPE_NAMES = (
     "__builtin_va_list",
     "__int128_t",
     "__uint128_t",
-    "_Float16",
-    "_Float32",
-    "_Float64",
-    "_Float128",
-    "_Float32x",
-    "_Float64x",
-    "_Float128x",
     "__float128",
     "__float80",
     "__fp16",
@@ -77,7 +70,10 @@ _GNU_KEYWORDS = {
     "__real__": "GNU_REAL",
     "__imag": "GNU_IMAG",
     "__imag__": "GNU_IMAG",
-    "__builtin_types_compatible_p": "GNU_TYPES_COMPATIBLE",
+    # Builtins taking a type name among their arguments (gcc's and clang's).
+    "__builtin_types_compatible_p": "GNU_TYPE_BUILTIN",
+    "__builtin_convertvector": "GNU_TYPE_BUILTIN",
+    "__builtin_bit_cast": "GNU_TYPE_BUILTIN",
     **dict.fromkeys(GNU_TYPE_NAMES, "GNU_TYPE"),
 }
 

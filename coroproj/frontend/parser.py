@@ -33,6 +33,16 @@ from coroproj.frontend.lexer import GnuCLexer
 PENDING = "coroproj-pending"
 TRAILING = "coroproj-trailing"
 
+# ISO/IEC TS 18661-3 interchange types: keywords for gcc (since gcc 7), but
+# plain identifiers for clang 14, for which glibc's <bits/floatn-common.h>
+# declares them (``typedef float _Float32;``).  The lexer leaves them
+# identifiers and the parser treats them as typedef names declared in a scope
+# enclosing the file scope: a use and a redeclaring typedef are then both
+# ordinary C, and a use gives the same AST as gcc's keyword would.
+FLOATN_TYPE_NAMES = frozenset(
+    {"_Float16", "_Float32", "_Float64", "_Float128", "_Float32x", "_Float64x", "_Float128x"}
+)
+
 _TYPE_QUALIFIERS = frozenset({"CONST", "RESTRICT", "VOLATILE", "_ATOMIC"})
 _STORAGE_CLASSES = frozenset(
     {"AUTO", "CONSTEXPR", "REGISTER", "STATIC", "EXTERN", "TYPEDEF", "_THREAD_LOCAL"}
@@ -58,12 +68,21 @@ _SIMPLE_TYPE_SPECIFIERS = frozenset(
         "GNU_TYPE",
     }
 )
+_COMPLEX_SPELLINGS = frozenset({"_Complex", "__complex", "__complex__"})
 _TYPEOF_SPECIFIERS = frozenset({"TYPEOF", "TYPEOF_UNQUAL"})
 
 _DECLARATION_START = frozenset(c_parser._DECL_START | {"GNU_TYPE"})
 _EXPRESSION_START = frozenset(
-    c_parser._STARTS_EXPRESSION | {"LAND", "GNU_REAL", "GNU_IMAG", "GNU_TYPES_COMPATIBLE"}
+    c_parser._STARTS_EXPRESSION | {"LAND", "GNU_REAL", "GNU_IMAG", "GNU_TYPE_BUILTIN"}
 )
+# The arguments of each GNU_TYPE_BUILTIN, in order: a type name or an
+# assignment expression.  clang's <emmintrin.h> and <ia32intrin.h> use the
+# last two in inline functions every SSE-using unit includes.
+_TYPE_BUILTIN_ARGUMENTS = {
+    "__builtin_types_compatible_p": ("type", "type"),
+    "__builtin_convertvector": ("expression", "type"),
+    "__builtin_bit_cast": ("type", "expression"),
+}
 _ASM_QUALIFIERS = frozenset({"VOLATILE", "INLINE", "GOTO"})
 _STRING_LITERALS = frozenset(c_parser._STRING_LITERAL)
 
@@ -110,6 +129,12 @@ class GnuCParser(CParser):
                 self.annotated_externals.update(id(item) for item in items)
             ext.extend(items)
         return ext
+
+    def _is_type_in_scope(self, name: str) -> bool:
+        for scope in reversed(self._scope_stack):
+            if name in scope:
+                return scope[name]
+        return name in FLOATN_TYPE_NAMES
 
     # ------------------------------------------------------------------
     # Errors
@@ -281,7 +306,7 @@ class GnuCParser(CParser):
             if tok_type == "ATTRIBUTE_BEGIN":
                 attributes.extend(self._parse_attribute_specifier_sequence())
                 continue
-            if tok_type == "TYPEID" and saw_type:
+            if tok_type == "TYPEID" and saw_type and not _completes_complex(tok, spec):
                 break
 
             kind = "type"
@@ -663,16 +688,21 @@ class GnuCParser(CParser):
             compound = self._parse_compound_statement()
             self._expect("RPAREN")
             return gnu_ast.StmtExpr(compound, self._tok_coord(tok))
-        if tok_type == "GNU_TYPES_COMPATIBLE":
+        if tok_type == "GNU_TYPE_BUILTIN":
             tok = self._advance()
             coord = self._tok_coord(tok)
             self._expect("LPAREN")
-            first = self._parse_type_name()
-            self._expect("COMMA")
-            second = self._parse_type_name()
+            arguments = []
+            for index, kind in enumerate(_TYPE_BUILTIN_ARGUMENTS[tok.value]):
+                if index:
+                    self._expect("COMMA")
+                if kind == "type":
+                    arguments.append(self._parse_type_name())
+                else:
+                    arguments.append(self._parse_assignment_expression())
             self._expect("RPAREN")
             return c_ast.FuncCall(
-                c_ast.ID(tok.value, coord), c_ast.ExprList([first, second], coord), coord
+                c_ast.ID(tok.value, coord), c_ast.ExprList(arguments, coord), coord
             )
         return super()._parse_primary_expression()
 
@@ -700,6 +730,20 @@ class GnuCParser(CParser):
             self._expect("RBRACKET")
             return c_ast.ArrayDesignator(low, self._tok_coord(tok))
         return super()._parse_designator()
+
+
+def _completes_complex(tok: Token, spec: Any) -> bool:
+    """Is ``tok`` the gcc keyword ``_FloatN`` in ``_Complex _FloatN``?
+
+    A typedef name cannot follow ``_Complex``, so this reading is the only
+    valid one (and exactly what gcc's glibc headers write in ``__CFLOAT32``).
+    """
+    if tok.value not in FLOATN_TYPE_NAMES or spec is None:
+        return False
+    return all(
+        isinstance(node, c_ast.IdentifierType) and set(node.names) <= _COMPLEX_SPELLINGS
+        for node in spec["type"]
+    )
 
 
 def _clone(specs: list[c_ast.AttributeSpecifier]) -> list[c_ast.AttributeSpecifier]:
