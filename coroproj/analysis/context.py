@@ -339,13 +339,17 @@ def _merge(first: Values | None, second: Values | None) -> Values | None:
     return first | second
 
 
-def _leaves_loop(node: c_ast.Node) -> bool:
-    """Whether a loop body has a ``break``/``continue`` of its own (not of an inner loop)."""
-    if isinstance(node, (c_ast.Break, c_ast.Continue)):
+def _leaves_loop(node: c_ast.Node, in_switch: bool = False) -> bool:
+    """Whether a loop body has a ``break``/``continue`` of its own (not of an inner loop).
+
+    Inside a ``switch`` only ``continue`` still belongs to the loop.
+    """
+    if isinstance(node, c_ast.Continue) or (isinstance(node, c_ast.Break) and not in_switch):
         return True
-    if isinstance(node, (c_ast.While, c_ast.DoWhile, c_ast.For, c_ast.Switch)):
+    if isinstance(node, (c_ast.While, c_ast.DoWhile, c_ast.For)):
         return False
-    return any(_leaves_loop(child) for _, child in node.children())
+    in_switch = in_switch or isinstance(node, c_ast.Switch)
+    return any(_leaves_loop(child, in_switch) for _, child in node.children())
 
 
 def _constant_truth(node: c_ast.Node) -> bool | None:
