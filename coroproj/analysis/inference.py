@@ -45,6 +45,9 @@ class Function:
     address_taken: list[AddressTaken] = field(default_factory=list)
     indirect: bool = False  # an indirect-call node, not a function
     pointer_kinds: frozenset[str] = frozenset()
+    # (bucket, file, line, column) already linked: a header's prototype is in
+    # every unit that includes it, and is kept once (a set, not a list scan).
+    places: set[tuple[str, str, int, int]] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def definition(self) -> Declaration | None:
@@ -102,11 +105,11 @@ class Program:
         for decl in summary.declarations:
             function = self._function(decl.symbol, decl.name)
             bucket = function.definitions if decl.is_definition else function.prototypes
-            if not any(_same_place(decl, seen) for seen in bucket):
+            if _first_at(function, "definition" if decl.is_definition else "prototype", decl):
                 bucket.append(decl)
         for taken in summary.address_taken:
             function = self._function(taken.symbol, taken.name)
-            if not any(_same_place(taken, seen) for seen in function.address_taken):
+            if _first_at(function, "address", taken):
                 function.address_taken.append(taken)
         for call in summary.calls:
             if call.indirect:
@@ -206,8 +209,13 @@ class Program:
         return [f for f in self.functions.values() if f.name == name and not f.indirect]
 
 
-def _same_place(a: Declaration | AddressTaken, b: Declaration | AddressTaken) -> bool:
-    return (a.file, a.line, a.column) == (b.file, b.line, b.column)
+def _first_at(function: Function, bucket: str, item: Declaration | AddressTaken) -> bool:
+    """True the first time ``function`` gets an entry of ``bucket`` at item's place."""
+    place = (bucket, item.file, item.line, item.column)
+    if place in function.places:
+        return False
+    function.places.add(place)
+    return True
 
 
 def _call_order(call: Call) -> tuple[str, int, int]:
