@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from coroproj.analysis.findings import CHECKS, Finding, Step
 from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED, NATIVE, Function, Program
-from coroproj.analysis.summary import Suppression, UnitSummary
+from coroproj.analysis.summary import Call, Suppression, UnitSummary
 from coroproj.frontend.annotations import AttributeNames, Kind
 
 
@@ -31,8 +31,9 @@ class Checker:
             yield from self.conflict(function)
             yield from self.missing_or_wrong(function)
             yield from self.spurious(function)
-            yield from self.blocking_calls(function)
-            yield from self.wrong_context(function)
+            calls = self._calls_in_context(function)
+            yield from self.blocking_calls(function, calls)
+            yield from self.wrong_context(function, calls)
             yield from self.proto_mismatch(function)
             yield from self.hybrid(function)
 
@@ -86,14 +87,22 @@ class Checker:
                 "it reaches no coroutine function",
             )
 
-    def blocking_calls(self, function: Function) -> Iterator[Finding]:
+    def _calls_in_context(self, function: Function) -> list[tuple[Function, Call, str]]:
+        """Each call with its callee and the context it runs in ("" if unknown)."""
+        native_only = NATIVE if function.asserted == NATIVE else ""
+        return [
+            (self.program.functions[callee], call, call.context or native_only)
+            for callee, call in self.program.calls_from(function.symbol)
+        ]
+
+    def blocking_calls(
+        self, function: Function, calls: list[tuple[Function, Call, str]]
+    ) -> Iterator[Finding]:
         annotated = COROUTINE in function.kinds or function.asserted == COROUTINE
         inferred = self.program.should_be_coroutine(function.symbol)
-        for callee, call in self.program.calls_from(function.symbol):
-            target = self.program.functions[callee]
+        for target, call, context in calls:
             if BLOCKING not in target.kinds or COROUTINE in target.kinds:
                 continue
-            context = call.context or (NATIVE if function.asserted == NATIVE else "")
             if context == NATIVE:
                 continue  # P is false here: a native call in native context
             if context == COROUTINE:
@@ -122,14 +131,12 @@ class Checker:
                 column=call.column, function=function.name, message=message,
             )
 
-    def wrong_context(self, function: Function) -> Iterator[Finding]:
+    def wrong_context(
+        self, function: Function, calls: list[tuple[Function, Call, str]]
+    ) -> Iterator[Finding]:
         """A coroutine function called where the predicate says it is not in a coroutine."""
-        for callee, call in self.program.calls_from(function.symbol):
-            context = call.context or (NATIVE if function.asserted == NATIVE else "")
-            if context != NATIVE:
-                continue
-            target = self.program.functions[callee]
-            if not self._is_coroutine(target):
+        for target, call, context in calls:
+            if context != NATIVE or not self._is_coroutine(target):
                 continue
             what = f"through '{target.name}'" if target.indirect else f"'{target.name}'"
             yield Finding(

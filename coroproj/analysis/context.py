@@ -66,21 +66,6 @@ def context_of(values: Values) -> str:
     return ""
 
 
-def mentions_predicate(node: c_ast.Node, predicates: Collection[str]) -> bool:
-    """Whether a call to a predicate occurs anywhere under ``node``."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if (
-            isinstance(current, c_ast.FuncCall)
-            and isinstance(current.name, c_ast.ID)
-            and current.name.name in predicates
-        ):
-            return True
-        stack.extend(child for _, child in current.children())
-    return False
-
-
 def analyse_contexts(
     body: c_ast.Compound, predicates: Collection[str], noreturn: Collection[str]
 ) -> ContextFacts:
