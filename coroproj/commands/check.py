@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     analysis = inputs.analysis
     if inputs.project and inputs.project.stats.skipped and not args.quiet:
         print(skipped_note(inputs.project.stats.skipped), file=sys.stderr)
+    if inputs.project and inputs.project.stats.overlay_error:
+        print(f"coroproj: warning: annotation macros defined away by the project stay invisible "
+              f"(no overlay: {inputs.project.stats.overlay_error})", file=sys.stderr)
     for failure in analysis.failures:
         print(format_finding(failure), file=sys.stderr)
     if analysis.failures and not args.keep_going:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from coroproj.project.analyse import ProjectAnalysis, analyse_project
 from coroproj.project.compile_db import load_compile_database
 from coroproj.project.config import Config, load_config
 from coroproj.project.discover import find_existing_database, find_project_root
+from coroproj.project.overlay import HeaderOverlay, build_overlay, temporary_overlay_root
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, paths_help: str) -> None:
@@ -85,10 +87,19 @@ def analyse_files(paths: list[str], flags: list[str], options: AnalysisOptions) 
     for path in paths:
         if not Path(path).is_file():
             raise UserError(f"coroproj: {path}: no such file")
+    # No cache directory in files mode: the annotation overlay lives for this run.
+    with temporary_overlay_root() as overlay_root:
+        roots = [Path.cwd(), Path(os.path.commonpath([os.path.abspath(p) for p in paths]))]
         try:
-            summaries.append(summarize_unit(path, flags, options))
-        except SourceError as error:
-            failures.append(failure_finding(error))
+            overlay = build_overlay([flags], options.names, roots=roots, overlay_root=Path(overlay_root))
+        except OSError:
+            overlay = HeaderOverlay()
+        unit_flags = overlay.flags_for(flags)
+        for path in paths:
+            try:
+                summaries.append(summarize_unit(path, unit_flags, options))
+            except SourceError as error:
+                failures.append(failure_finding(error))
     return analyse(summaries, options, failures)
 
 

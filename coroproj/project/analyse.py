@@ -28,6 +28,7 @@ from coroproj.project.cache import SummaryCache, UnitIndex, cached_or_build
 from coroproj.project.compile_db import CompileJob, LoadedDatabase, load_compile_database
 from coroproj.project.config import Config
 from coroproj.project.discover import locate_database
+from coroproj.project.overlay import OVERLAY_DIR, HeaderOverlay, build_overlay
 from coroproj.project.runner import run_jobs
 
 
@@ -38,6 +39,8 @@ class RunStats:
     cached: int = 0  # summary reused without parsing
     failed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # not C: (file, reason)
+    overlaid: tuple[str, ...] = ()  # headers whose annotation macros were made visible
+    overlay_error: str | None = None  # why they could not be (the analysis went on without)
 
 
 @dataclass
@@ -56,6 +59,7 @@ class _Work:
     cache_dir: Path
     options: AnalysisOptions
     fingerprint: str
+    overlay: HeaderOverlay
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,9 @@ def _summarise_job(work: _Work) -> _Done:
     try:
 
         def preprocess(job: CompileJob) -> str:
+            flags = work.overlay.flags_for(job.flags)
             return preprocess_unit(
-                job.file, job.flags, work.options, cwd=job.directory, compiler=job.compiler
+                job.file, flags, work.options, cwd=job.directory, compiler=job.compiler
             )
 
         def summarise(job: CompileJob, text: str) -> dict[str, Any]:
@@ -112,8 +117,10 @@ def analyse_project(
     loaded: LoadedDatabase = load_compile_database(database)
     jobs = [job for job in loaded.jobs if not config.is_excluded(job.file)]
     cache_dir = config.effective_cache_dir()
-    fingerprint = config.fingerprint() + options.fingerprint()
-    orders = [_Work(job, cache_dir, options, fingerprint) for job in jobs]
+    overlay, overlay_error = _annotation_overlay(jobs, root, cache_dir, options)
+    # The overlay changes what every unit preprocesses to: part of the key.
+    fingerprint = config.fingerprint() + options.fingerprint() + overlay.digest
+    orders = [_Work(job, cache_dir, options, fingerprint, overlay) for job in jobs]
     run = run_jobs(
         _summarise_job,
         orders,
@@ -122,7 +129,12 @@ def analyse_project(
         description="Analysing",
         describe=lambda work: os.path.relpath(work.job.file, root),
     )
-    stats = RunStats(units=len(jobs), skipped=list(loaded.skipped))
+    stats = RunStats(
+        units=len(jobs),
+        skipped=list(loaded.skipped),
+        overlaid=overlay.headers,
+        overlay_error=overlay_error,
+    )
     summaries: list[UnitSummary] = []
     failures: list[Finding] = []
     for _work, done in run.results:
@@ -141,6 +153,25 @@ def analyse_project(
         stats.failed += 1
     analysis = analyse(summaries, options, failures)
     return ProjectAnalysis(root, database, analysis, stats)
+
+
+def _annotation_overlay(
+    jobs: list[CompileJob], root: Path, cache_dir: Path, options: AnalysisOptions
+) -> tuple[HeaderOverlay, str | None]:
+    """The overlay that shows annotation macros compiled away (see ``overlay``)."""
+    roots = [root]
+    files = [str(job.file) for job in jobs]
+    if files:
+        common = os.path.commonpath(files)
+        if common != os.sep:
+            roots.append(Path(common))
+    try:
+        overlay = build_overlay(
+            (job.flags for job in jobs), options.names, roots=roots, overlay_root=cache_dir / OVERLAY_DIR
+        )
+    except OSError as error:
+        return HeaderOverlay(), f"{error.filename or cache_dir}: {error.strerror or error}"
+    return overlay, None
 
 
 def _failure(file: str, line: int, column: int, message: str) -> Finding:
