@@ -18,6 +18,7 @@ from coroproj.analysis.summarize import DEFAULT_HYBRID_PREDICATES, summarize
 from coroproj.analysis.summary import UnitSummary
 from coroproj.errors import SourceError
 from coroproj.frontend.annotations import AttributeNames
+from coroproj.frontend.segments import SegmentCache
 from coroproj.frontend.unit import ParsedUnit
 
 DEFAULT_ROOTS = ("qemu_coroutine_yield",)
@@ -72,12 +73,20 @@ def preprocess_unit(
 
 
 def summarize_text(
-    text: str, main_file: str, options: AnalysisOptions, *, unit: str | None = None
+    text: str,
+    main_file: str,
+    options: AnalysisOptions,
+    *,
+    unit: str | None = None,
+    segments: SegmentCache | None = None,
 ) -> UnitSummary:
-    """Parse preprocessed text and summarise it; raises SourceError."""
+    """Parse preprocessed text and summarise it; raises SourceError.
+
+    ``segments``: header parses shared with the other units of this process.
+    """
     from coroproj.frontend.unit import parse_unit_text
 
-    parsed = parse_unit_text(text, main_file, options.names)
+    parsed = parse_unit_text(text, main_file, options.names, segments=segments)
     summary = summarize(
         parsed.ast,
         unit=unit or main_file,

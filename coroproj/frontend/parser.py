@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from pycparser import c_ast, c_parser
 from pycparser.c_lexer import Token
-from pycparser.c_parser import Coord, CParser, ParseError
+from pycparser.c_parser import Coord, CParser, ParseError, _TokenStream
 
 from coroproj.frontend import gnu_ast
 from coroproj.frontend.annotations import AttributeNames
@@ -114,11 +114,63 @@ class GnuCParser(CParser):
         # that have none.
         self.annotation_count = 0
         self.annotated_externals: set[int] = set()
+        # When set, every file-scope binding made (name, is a typedef), in order.
+        self.file_scope_log: list[tuple[str, bool]] | None = None
 
     def parse(self, text: str, filename: str = "", debug: bool = False) -> c_ast.FileAST:
         self.annotation_count = 0
         self.annotated_externals = set()
         return super().parse(text, filename, debug)
+
+    # ------------------------------------------------------------------
+    # A unit parsed piece by piece (see ``segments``)
+    # ------------------------------------------------------------------
+    def begin_unit(self) -> None:
+        """Forget every binding: the next piece starts a translation unit."""
+        self._scope_stack = [{}]
+        self._typedef_checked_token = None
+        self.annotation_count = 0
+        self.annotated_externals = set()
+
+    def parse_piece(self, text: str, filename: str) -> list[c_ast.Node]:
+        """More external declarations of the unit begun, in the scope the others left."""
+        self._typedef_checked_token = None
+        self._last_attributes = []
+        self._last_attributes_end = -1
+        self.clex.input(text, filename)
+        self._tokens = _TokenStream(self.clex.token)
+        return self._parse_translation_unit()
+
+    def lexed_to_end(self) -> bool:
+        """Whether the last piece was read to its end (an error there may be a cut)."""
+        buffer = self._tokens._buffer
+        return bool(buffer) and buffer[-1] is None
+
+    def file_scope(self) -> dict[str, bool]:
+        return self._scope_stack[0]
+
+    def restore_file_scope(self, scope: dict[str, bool], annotated: set[int]) -> None:
+        """Back to the state before a piece that failed (nested scopes dropped)."""
+        self._scope_stack = [scope]
+        self._typedef_checked_token = None
+        self.annotated_externals = annotated
+
+    def bind_at_file_scope(self, bindings: list[tuple[str, bool]]) -> None:
+        """Replay the file-scope bindings a reused piece made when it was parsed."""
+        scope = self._scope_stack[0]
+        for name, is_type in bindings:
+            scope[name] = is_type
+        self._typedef_checked_token = None
+
+    def _add_typedef_name(self, name: str, coord: Coord | None) -> None:
+        super()._add_typedef_name(name, coord)
+        if self.file_scope_log is not None and len(self._scope_stack) == 1:
+            self.file_scope_log.append((name, True))
+
+    def _add_identifier(self, name: str, coord: Coord | None) -> None:
+        super()._add_identifier(name, coord)
+        if self.file_scope_log is not None and len(self._scope_stack) == 1:
+            self.file_scope_log.append((name, False))
 
     def _parse_translation_unit(self) -> list[c_ast.Node]:
         ext: list[c_ast.Node] = []

@@ -75,19 +75,42 @@ def place_annotations(
     annotations (as recorded by the parser); the others are only scanned
     for typedef names.  None walks everything.
     """
-    placer = _Placer()
-    for external in ast.ext:
-        if annotated_externals is None or id(external) in annotated_externals:
-            placer.run(external)
-        elif isinstance(external, c_ast.Typedef):
-            placer.typedefs[external.name] = external
+    placer = Placer()
+    placer.place(ast.ext, annotated_externals)
     return placer.report
 
 
-class _Placer:
+class Placer:
+    """Places annotations external declaration by external declaration, in source order.
+
+    The typedefs seen so far are its only state (an annotation on a
+    typedef-named function type needs them), so a unit may be placed piece
+    by piece; ``typedef_log``, when set, records each typedef it learns.
+    """
+
     def __init__(self) -> None:
         self.report = PlacementReport()
         self.typedefs: dict[str, c_ast.Typedef] = {}
+        self.typedef_log: list[tuple[str, c_ast.Typedef]] | None = None
+
+    def place(self, externals: list[c_ast.Node], annotated: set[int] | None) -> None:
+        for external in externals:
+            if annotated is None or id(external) in annotated:
+                self.run(external)
+            elif isinstance(external, c_ast.Typedef):
+                self.learn_typedef(external)
+
+    def learn_typedef(self, typedef: c_ast.Typedef) -> None:
+        self.typedefs[typedef.name] = typedef
+        if self.typedef_log is not None:
+            self.typedef_log.append((typedef.name, typedef))
+
+    def names_function(self, name: str) -> bool:
+        """Does the typedef name ``name`` (if it is one) involve a function type?"""
+        if name not in self.typedefs:
+            return False
+        reference = c_ast.TypeDecl(None, [], None, c_ast.IdentifierType([name]))
+        return self.names_function_type(reference)
 
     def run(self, root: c_ast.Node) -> None:
         # Iterative pre-order walk: deeply nested expressions must not hit
@@ -99,7 +122,7 @@ class _Placer:
             if isinstance(node, _DECLARATIONS):
                 self.place_declaration(node)
                 if isinstance(node, c_ast.Typedef):
-                    self.typedefs[node.name] = node
+                    self.learn_typedef(node)
             self.report_leftovers(node, _declared_name(node))
             stack.extend(reversed(list(node)))
 

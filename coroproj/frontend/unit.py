@@ -23,9 +23,11 @@ from coroproj.frontend.parser import GnuCParser, GnuParseError
 from coroproj.frontend.placement import (
     ExtraAnnotation,
     MisplacedAnnotation,
+    Placer,
     place_annotations,
 )
 from coroproj.frontend.preprocess import preprocess, read_source_line
+from coroproj.frontend.segments import SegmentCache, parse_in_segments
 
 # Recursive descent needs roughly a dozen Python frames per nesting level
 # of C; this lets real code nest deeply while absurd input still ends in a
@@ -83,15 +85,26 @@ def parse_unit_text(
     names: AttributeNames = DEFAULT_NAMES,
     *,
     cwd: str | Path | None = None,
+    segments: SegmentCache | None = None,
 ) -> ParsedUnit:
-    """Like ``parse_text`` but also returns the annotation side tables."""
+    """Like ``parse_text`` but also returns the annotation side tables.
+
+    With ``segments``, header text parsed for an earlier unit is reused
+    (see ``segments``): the AST then shares nodes with other units' ASTs,
+    so only callers that never modify it may pass a cache.
+    """
     parser = GnuCParser(names)
     previous_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
         with _collector_paused():
-            ast = parser.parse(text, filename)
-        report = place_annotations(ast, parser.annotated_externals)
+            if segments is None:
+                ast = parser.parse(text, filename)
+                report = place_annotations(ast, parser.annotated_externals)
+            else:
+                placer = Placer()
+                ast = c_ast.FileAST(parse_in_segments(parser, placer, text, filename, segments))
+                report = placer.report
     except GnuParseError as error:
         raise _source_error(error.coord, error.message, error.filename, cwd) from None
     except RecursionError:

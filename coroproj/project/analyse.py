@@ -24,6 +24,7 @@ from coroproj.analysis.pipeline import (
 )
 from coroproj.analysis.summary import UnitSummary
 from coroproj.errors import SourceError, SourceSpot
+from coroproj.frontend.segments import SegmentCache
 from coroproj.project.cache import SummaryCache, UnitIndex, cached_or_build
 from coroproj.project.compile_db import CompileJob, LoadedDatabase, load_compile_database
 from coroproj.project.config import Config
@@ -49,6 +50,10 @@ class ProjectAnalysis:
     database: Path
     analysis: Analysis
     stats: RunStats
+
+
+# Header parses shared by the units one worker process analyses.
+_SEGMENTS = SegmentCache()
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ def _summarise_job(work: _Work) -> _Done:
             )
 
         def summarise(job: CompileJob, text: str) -> dict[str, Any]:
-            summary = summarize_text(text, str(job.file), work.options, unit=job.key)
+            summary = summarize_text(
+                text, str(job.file), work.options, unit=job.key, segments=_SEGMENTS
+            )
             return summary.to_json()
 
         summary, rebuilt = cached_or_build(job, index, preprocess, summarise)

@@ -1,0 +1,229 @@
+"""Parse each header once per process, not once per unit that includes it.
+
+Nine tenths of a real unit's preprocessed text is headers (glibc, glib, the
+project's own), the same text in every unit.  Like a precompiled header,
+this module parses such text once and reuses the result.
+
+The text is cut into *segments* at the line markers that enter or leave an
+included file (``# 12 "x.h" 1`` / ``# 40 "a.c" 2``).  A segment that starts
+between two external declarations parses to the same declarations every
+time it is entered with the same bindings of its identifiers at file scope
+(typedef name or not: that is all a C parser's state holds), so the result
+is kept under (the segment's text, those bindings) and later units reuse
+the very same AST nodes.  Nothing downstream of the front end modifies an
+AST it did not build itself, which is what makes sharing them safe; the CPS
+translator, which does, never uses this cache.
+
+A segment that ends inside a declaration (an ``#include`` inside a struct
+or a function body) fails at its end; it is then parsed together with the
+next one, and such merged pieces are not kept.  Annotation placement is
+done per segment too, so its report and the typedefs it learns are kept
+with the segment and replayed; where placement could depend on earlier
+typedefs (an annotated segment), the key also holds whether each of its
+typedef names names a function type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pycparser import c_ast
+
+from coroproj.frontend.parser import GnuCParser, GnuParseError
+from coroproj.frontend.placement import ExtraAnnotation, MisplacedAnnotation, Placer
+
+# Line markers entering (flag 1) or returning to (flag 2) a file.
+_INCLUDE_MARKER = re.compile(r'^# \d+ "(?:[^"\\\n]|\\.)*"(?: [34])*(?: [12])(?: [34])*$', re.MULTILINE)
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+
+# Characters of segment text kept per process; their ASTs take ~35 times as
+# many bytes.  QEMU's units each read 2-3 MB of text, mostly shared.
+DEFAULT_BUDGET = 5_000_000
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the text of a segment alone says (memoised by its hash)."""
+
+    identifiers: tuple[str, ...]  # every identifier-like word it contains, sorted
+    annotated: bool | None  # whether it holds annotations; None until parsed once
+
+
+@dataclass
+class _Parsed:
+    """One segment's parse, ready to be replayed into another unit."""
+
+    items: list[c_ast.Node]
+    bindings: list[tuple[str, bool]]  # file-scope bindings it made, in order
+    annotated: list[int]  # indices of the items holding annotations
+    typedefs: list[tuple[str, c_ast.Typedef]]  # typedefs placement learnt
+    extra: list[ExtraAnnotation]
+    misplaced: list[MisplacedAnnotation]
+    size: int
+
+
+class SegmentCache:
+    """The segments one process has parsed, least recently used dropped first."""
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._shapes: dict[bytes, _Shape] = {}
+        self._parsed: OrderedDict[tuple[object, ...], _Parsed] = OrderedDict()
+
+    def shape(self, digest: bytes, text: str) -> _Shape:
+        shape = self._shapes.get(digest)
+        if shape is None:
+            shape = _Shape(tuple(sorted(set(_IDENTIFIER.findall(text)))), None)
+            self._shapes[digest] = shape
+        return shape
+
+    def learn_annotated(self, digest: bytes, annotated: bool) -> None:
+        shape = self._shapes[digest]
+        self._shapes[digest] = _Shape(shape.identifiers, annotated)
+
+    def get(self, key: tuple[object, ...]) -> _Parsed | None:
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._parsed.move_to_end(key)
+        return parsed
+
+    def put(self, key: tuple[object, ...], parsed: _Parsed) -> None:
+        if parsed.size > self.budget:
+            return
+        self._parsed[key] = parsed
+        self.size += parsed.size
+        while self.size > self.budget:
+            _, dropped = self._parsed.popitem(last=False)
+            self.size -= dropped.size
+
+
+def split_segments(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the segments of preprocessed ``text``, in order."""
+    starts = [0, *(match.start() for match in _INCLUDE_MARKER.finditer(text) if match.start())]
+    ends = [*starts[1:], len(text)]
+    return list(zip(starts, ends, strict=True))
+
+
+def parse_in_segments(
+    parser: GnuCParser, placer: Placer, text: str, filename: str, cache: SegmentCache
+) -> list[c_ast.Node]:
+    """Parse a whole unit, reusing cached segments; places annotations as it goes.
+
+    Raises what ``GnuCParser`` raises, at the same place a whole-text parse would.
+    """
+    parser.begin_unit()
+    segments = split_segments(text)
+    externals: list[c_ast.Node] = []
+    index = 0
+    while index < len(segments):
+        start, end = segments[index]
+        piece = text[start:end]
+        digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
+        shape = cache.shape(digest, piece)
+        key = _key(digest, shape, parser, placer, filename if start == 0 else "")
+        reused = cache.get(key) if key is not None else None
+        if reused is not None:
+            _replay(reused, parser, placer, externals)
+            index += 1
+            continue
+        key = _key(digest, shape, parser, placer, filename if start == 0 else "", force=True)
+        parsed, used = _parse_fresh(parser, placer, text, segments, index, filename)
+        if used == 1:
+            cache.learn_annotated(digest, bool(parsed.annotated))
+            if parsed.annotated and not shape.annotated:
+                # Its key needs the typedefs' function-ness, taken before placement.
+                key = None
+            if key is not None:
+                cache.put(key, parsed)
+        externals.extend(parsed.items)
+        index += used
+    return externals
+
+
+def _key(
+    digest: bytes,
+    shape: _Shape,
+    parser: GnuCParser,
+    placer: Placer,
+    first_file: str,
+    *,
+    force: bool = False,
+) -> tuple[object, ...] | None:
+    """The cache key of a segment entered in the parser's current state.
+
+    None when the segment's shape is not known yet (never parsed alone), so
+    it cannot be in the cache; ``force`` computes it anyway.
+    """
+    if shape.annotated is None and not force:
+        return None
+    scope = parser.file_scope()
+    bindings = tuple((name, scope[name]) for name in shape.identifiers if name in scope)
+    functions: tuple[str, ...] = ()
+    if shape.annotated:
+        functions = tuple(name for name, is_type in bindings if is_type and placer.names_function(name))
+    return (digest, first_file, bindings, functions)
+
+
+def _parse_fresh(
+    parser: GnuCParser,
+    placer: Placer,
+    text: str,
+    segments: list[tuple[int, int]],
+    index: int,
+    filename: str,
+) -> tuple[_Parsed, int]:
+    """Parse segment ``index``, joined with the next ones while it ends mid-declaration."""
+    start = segments[index][0]
+    used = 1
+    while True:
+        end = segments[index + used - 1][1]
+        saved_scope = dict(parser.file_scope())
+        saved_annotated = set(parser.annotated_externals)
+        parser.file_scope_log = bindings = []
+        try:
+            items = parser.parse_piece(text[start:end], filename)
+        except GnuParseError:
+            if index + used < len(segments) and parser.lexed_to_end():
+                # Cut inside a declaration: undo the attempt, take one more segment.
+                parser.restore_file_scope(saved_scope, saved_annotated)
+                used += 1
+                continue
+            raise
+        finally:
+            parser.file_scope_log = None
+        break
+    annotated = {id(item) for item in items} & parser.annotated_externals
+    report = placer.report
+    extra_before, misplaced_before = len(report.extra_annotations), len(report.misplaced_annotations)
+    placer.typedef_log = typedefs = []
+    placer.place(items, annotated)
+    placer.typedef_log = None
+    parsed = _Parsed(
+        items=items,
+        bindings=bindings,
+        annotated=[i for i, item in enumerate(items) if id(item) in annotated],
+        typedefs=typedefs,
+        extra=report.extra_annotations[extra_before:],
+        misplaced=report.misplaced_annotations[misplaced_before:],
+        size=end - start,
+    )
+    return parsed, used
+
+
+def _replay(parsed: _Parsed, parser: GnuCParser, placer: Placer, externals: list[c_ast.Node]) -> None:
+    parser.bind_at_file_scope(parsed.bindings)
+    parser.annotated_externals.update(id(parsed.items[i]) for i in parsed.annotated)
+    for name, typedef in parsed.typedefs:
+        placer.typedefs[name] = typedef
+    placer.report.extra_annotations.extend(parsed.extra)
+    placer.report.misplaced_annotations.extend(parsed.misplaced)
+    externals.extend(parsed.items)
