@@ -69,9 +69,10 @@ class _Work:
 
 @dataclass(frozen=True)
 class _Done:
-    summary: dict[str, Any] | None
+    summary: dict[str, Any] | None  # as the worker sends it
     rebuilt: bool
     failure: Finding | None = None  # the parse-error finding
+    unit: UnitSummary | None = None  # rebuilt from ``summary`` as soon as it arrives
 
 
 def _summarise_job(work: _Work) -> _Done:
@@ -94,7 +95,8 @@ def _summarise_job(work: _Work) -> _Done:
 
         summary, rebuilt = cached_or_build(job, index, preprocess, summarise)
         try:
-            UnitSummary.from_json(summary)
+            if not rebuilt:
+                UnitSummary.from_json(summary)  # made by this version just now otherwise
         except (KeyError, TypeError, ValueError):
             # A cache entry of an older layout: rebuild it, never trust it.
             index.forget(job)
@@ -128,6 +130,15 @@ def analyse_project(
     # The overlay changes what every unit preprocesses to: part of the key.
     fingerprint = config.fingerprint() + options.fingerprint() + overlay.digest
     orders = [_Work(job, cache_dir, options, fingerprint, overlay) for job in jobs]
+    # One pool of records for the whole run: the summaries of units that
+    # include the same headers share their declarations instead of copying them.
+    shared: dict[tuple[Any, ...], Any] = {}
+
+    def receive(done: _Done) -> _Done:
+        if done.summary is None:
+            return done
+        return _Done(None, done.rebuilt, done.failure, UnitSummary.from_json(done.summary, shared))
+
     run = run_jobs(
         _summarise_job,
         orders,
@@ -135,6 +146,7 @@ def analyse_project(
         quiet=quiet,
         description="Analysing",
         describe=lambda work: os.path.relpath(work.job.file, root),
+        receive=receive,
     )
     stats = RunStats(
         units=len(jobs),
@@ -149,8 +161,8 @@ def analyse_project(
             failures.append(done.failure)
             stats.failed += 1
             continue
-        assert done.summary is not None
-        summaries.append(UnitSummary.from_json(done.summary))
+        assert done.unit is not None
+        summaries.append(done.unit)
         if done.rebuilt:
             stats.parsed += 1
         else:
