@@ -109,7 +109,7 @@ class UnitSummary:
             declarations=[_shared(pool, Declaration, d) for d in data["declarations"]],
             calls=[_shared(pool, Call, c) for c in data["calls"]],
             address_taken=[_shared(pool, AddressTaken, a) for a in data["address_taken"]],
-            local_findings=[_finding_from_json(f) for f in data["local_findings"]],
+            local_findings=[finding_from_json(f) for f in data["local_findings"]],
             suppressions=[Suppression(**s) for s in data["suppressions"]],
             included_files=list(data["included_files"]),
         )
@@ -130,7 +130,7 @@ def _hashable(value: Any) -> Any:
 _FIELD_NAMES = {kind: tuple(f.name for f in fields(kind)) for kind in (Declaration, Call, AddressTaken)}
 
 
-def _finding_from_json(data: dict[str, Any]) -> Finding:
+def finding_from_json(data: dict[str, Any]) -> Finding:
     data = dict(data)
     data.pop("fingerprint", None)
     data["chain"] = [Step(**s) for s in data.get("chain", [])]

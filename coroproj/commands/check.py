@@ -12,19 +12,31 @@ With ``--``, the named files are analysed together with those flags.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from coroproj import __version__
 from coroproj.analysis.file_order import dependency_order, file_dependency_graph, per_file_fixpoint
-from coroproj.analysis.findings import CHECKS
+from coroproj.analysis.findings import CHECKS, Finding
 from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED
 from coroproj.analysis.pipeline import Analysis
-from coroproj.commands.inputs import Inputs, add_input_arguments, inputs_from_args
+from coroproj.analysis.summary import finding_from_json
+from coroproj.commands.inputs import (
+    Inputs,
+    ProjectRequest,
+    add_input_arguments,
+    analyse_request,
+    project_request,
+)
+from coroproj.project.analyse import unchanged_summaries
+from coroproj.project.cache import SummaryCache
 from coroproj.report.dot import annotated_graph, to_dot
 from coroproj.report.text import format_finding, format_findings
 from coroproj.util.files import write_text_atomically
@@ -43,33 +55,154 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    inputs = inputs_from_args(args)
-    analysis = inputs.analysis
-    if inputs.project and inputs.project.stats.skipped and not args.quiet:
-        print(skipped_note(inputs.project.stats.skipped), file=sys.stderr)
-    if inputs.project and inputs.project.stats.overlay_error:
+    request = project_request(args)
+    memo = None
+    if isinstance(request, Inputs):
+        inputs = request
+    else:
+        # An unchanged project gives the report of its last run: nothing read but
+        # the dependency index (the --dot graph needs the whole program).
+        memo = None if args.dot else RunMemo(request)
+        remembered = memo.load() if memo else None
+        if remembered is not None:
+            return report(remembered, args, None)
+        inputs = analyse_request(request, args)
+    result = CheckResult.of(inputs)
+    if memo is not None:
+        memo.store(result)
+    return report(result, args, inputs)
+
+
+def report(result: CheckResult, args: argparse.Namespace, inputs: Inputs | None) -> int:
+    """Write what ``check`` writes; ``inputs`` is None for a remembered run."""
+    if result.skipped and not args.quiet:
+        print(skipped_note(result.skipped), file=sys.stderr)
+    if result.overlay_error:
         print(f"coroproj: warning: annotation macros defined away by the project stay invisible "
-              f"(no overlay: {inputs.project.stats.overlay_error})", file=sys.stderr)
-    for failure in analysis.failures:
+              f"(no overlay: {result.overlay_error})", file=sys.stderr)
+    for failure in result.failures:
         print(format_finding(failure), file=sys.stderr)
-    if analysis.failures and not args.keep_going:
-        print(f"coroproj: {len(analysis.failures)} unit(s) could not be analysed; the program is "
+    if result.failures and not args.keep_going:
+        print(f"coroproj: {len(result.failures)} unit(s) could not be analysed; the program is "
               "incomplete, so no findings are reported (use --keep-going to see them anyway)",
               file=sys.stderr)
         return 2
-    report = render(inputs, args.format)
+    text = render(result, args.format)
     if args.output:
-        write_text_atomically(Path(args.output), report)
-    elif report:
-        sys.stdout.write(report)
-    if args.dot:
+        write_text_atomically(Path(args.output), text)
+    elif text:
+        sys.stdout.write(text)
+    if args.dot and inputs is not None:
+        analysis = inputs.analysis
         macros = {kind.value: macro for kind, macro in inputs.options.names.macro.items()}
         graph = annotated_graph(analysis.program, analysis.findings, macros, full=args.full_graph)
         write_text_atomically(Path(args.dot), to_dot(graph))
     console = Console(stderr=True)
     if not args.quiet and (args.stats or console.is_terminal):
-        console.print(summary_table(inputs))
-    return analysis.exit_status
+        console.print(summary_table(result.statistics))
+    return result.exit_status
+
+
+@dataclass
+class CheckResult:
+    """Everything ``check`` reports, in every format, without the program behind it."""
+
+    findings: list[Finding]
+    failures: list[Finding]
+    functions: list[dict[str, Any]]
+    statistics: dict[str, Any]
+    exit_status: int
+    root: str | None  # the project root, for SARIF's relative paths
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    overlay_error: str | None = None
+
+    @classmethod
+    def of(cls, inputs: Inputs) -> CheckResult:
+        analysis = inputs.analysis
+        project = inputs.project
+        return cls(
+            findings=list(analysis.findings),
+            failures=list(analysis.failures),
+            functions=function_list(inputs),
+            statistics=statistics(inputs),
+            exit_status=analysis.exit_status,
+            root=str(project.root) if project else None,
+            skipped=list(project.stats.skipped) if project else [],
+            overlay_error=project.stats.overlay_error if project else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_json() for f in self.findings],
+            "failures": [f.to_json() for f in self.failures],
+            "functions": self.functions,
+            "statistics": self.statistics,
+            "exit_status": self.exit_status,
+            "root": self.root,
+            "skipped": [list(entry) for entry in self.skipped],
+            "overlay_error": self.overlay_error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(
+            findings=[finding_from_json(f) for f in data["findings"]],
+            failures=[finding_from_json(f) for f in data["failures"]],
+            functions=data["functions"],
+            statistics=data["statistics"],
+            exit_status=int(data["exit_status"]),
+            root=data["root"],
+            skipped=[(file, reason) for file, reason in data["skipped"]],
+            overlay_error=data["overlay_error"],
+        )
+
+
+class RunMemo:
+    """The last report of a project whose units, configuration and tool are unchanged.
+
+    Keyed by every unit's summary key (which the dependency index vouches
+    for), the analysis configuration and the paths the report is restricted
+    to: the same inputs give the same report, so it is replayed instead of
+    linking and checking the whole program again.  Kept in the summary cache.
+    """
+
+    def __init__(self, request: ProjectRequest) -> None:
+        self.request = request
+        self.cache = SummaryCache(request.prepared.cache_dir)
+
+    def key(self) -> str | None:
+        summaries = unchanged_summaries(self.request.prepared)
+        if summaries is None:
+            return None
+        prepared = self.request.prepared
+        identity = repr((
+            "check-run", __version__, prepared.fingerprint, str(prepared.database),
+            repr(self.request.config), repr(self.request.options),
+            [str(p) for p in self.request.restrict or ()], len(prepared.loaded.skipped),
+            [(job.key, key) for job, key in zip(prepared.jobs, summaries, strict=True)],
+        ))
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+    def load(self) -> CheckResult | None:
+        key = self.key()
+        data = self.cache.get(key) if key else None
+        if data is None:
+            return None
+        try:
+            result = CheckResult.from_json(data)
+        except (KeyError, TypeError, ValueError):
+            return None
+        # Nothing was parsed in this run: say so.
+        result.statistics["cached"] = result.statistics["units"] - result.statistics["failed"]
+        result.statistics["parsed"] = 0
+        return result
+
+    def store(self, result: CheckResult) -> None:
+        if result.failures:
+            return  # failed units are retried every run
+        key = self.key()
+        if key is not None:
+            self.cache.put(key, result.to_json())
 
 
 def skipped_note(skipped: list[tuple[str, str]]) -> str:
@@ -81,16 +214,15 @@ def skipped_note(skipped: list[tuple[str, str]]) -> str:
     return f"coroproj: note: skipped {len(skipped)} compile-database entries that are not C ({detail})"
 
 
-def render(inputs: Inputs, format: str) -> str:
-    analysis = inputs.analysis
-    findings = [f for f in analysis.findings if f.check != "parse-error"]
+def render(result: CheckResult, format: str) -> str:
+    findings = [f for f in result.findings if f.check != "parse-error"]
     if format == "json":
-        return json.dumps(analysis_json(inputs), indent=2) + "\n"
+        return json.dumps(analysis_json(result), indent=2) + "\n"
     if format == "sarif":
         from coroproj.report.sarif import to_sarif
 
-        root = inputs.project.root if inputs.project else Path.cwd()
-        return json.dumps(to_sarif(analysis.findings, tool_version=__version__, root=root), indent=2) + "\n"
+        root = Path(result.root) if result.root else Path.cwd()
+        return json.dumps(to_sarif(result.findings, tool_version=__version__, root=root), indent=2) + "\n"
     text = format_findings(findings)
     return text + "\n" if text else ""
 
@@ -142,7 +274,7 @@ def file_statistics(analysis: Analysis) -> dict[str, int]:
     }
 
 
-def analysis_json(inputs: Inputs) -> dict[str, object]:
+def function_list(inputs: Inputs) -> list[dict[str, Any]]:
     program = inputs.analysis.program
     functions = []
     for symbol, function in sorted(program.functions.items()):
@@ -162,16 +294,19 @@ def analysis_json(inputs: Inputs) -> dict[str, object]:
                 "hybrid": function.hybrid,
             }
         )
+    return functions
+
+
+def analysis_json(result: CheckResult) -> dict[str, object]:
     return {
         "tool": {"name": "coroproj", "version": __version__},
-        "findings": [f.to_json() for f in inputs.analysis.findings],
-        "functions": functions,
-        "summary": statistics(inputs),
+        "findings": [f.to_json() for f in result.findings],
+        "functions": result.functions,
+        "summary": result.statistics,
     }
 
 
-def summary_table(inputs: Inputs) -> Table:
-    stats = statistics(inputs)
+def summary_table(stats: dict[str, Any]) -> Table:
     table = Table(title="coroproj check", show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")

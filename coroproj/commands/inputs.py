@@ -27,7 +27,7 @@ from coroproj.analysis.pipeline import (
 from coroproj.analysis.summarize import DEFAULT_HYBRID_PREDICATES
 from coroproj.errors import SourceError, UserError
 from coroproj.frontend.annotations import AttributeNames
-from coroproj.project.analyse import ProjectAnalysis, analyse_project
+from coroproj.project.analyse import PreparedProject, ProjectAnalysis, analyse_project, prepare_project
 from coroproj.project.compile_db import load_compile_database
 from coroproj.project.config import Config, load_config
 from coroproj.project.discover import find_existing_database, find_project_root
@@ -118,8 +118,26 @@ def analysis_from_args(args: argparse.Namespace) -> tuple[Analysis, AnalysisOpti
     return inputs.analysis, inputs.options
 
 
+@dataclass
+class ProjectRequest:
+    """What project mode will analyse, resolved from the command line (nothing read yet)."""
+
+    config: Config
+    options: AnalysisOptions
+    prepared: PreparedProject
+    restrict: list[Path] | None  # report only findings under these paths
+
+
 def inputs_from_args(args: argparse.Namespace) -> Inputs:
     """Files mode or project mode (see the module docstring)."""
+    request = project_request(args)
+    if isinstance(request, Inputs):
+        return request
+    return analyse_request(request, args)
+
+
+def project_request(args: argparse.Namespace) -> ProjectRequest | Inputs:
+    """The project the arguments name, or the finished analysis in files mode."""
     paths = [Path(p) for p in args.paths]
     for path in paths:
         if not path.exists():
@@ -136,21 +154,29 @@ def inputs_from_args(args: argparse.Namespace) -> Inputs:
     if args.cache_dir is not None:
         config = dataclasses.replace(config, cache_dir=args.cache_dir.resolve())
     options = options_from_args(args, options_from_config(config))
-    project = analyse_project(
+    prepared = prepare_project(
         config,
         options,
         database=args.compile_commands.resolve() if args.compile_commands else None,
         build_dir=args.build_dir.resolve() if args.build_dir else None,
+    )
+    return ProjectRequest(config, options, prepared, [p.resolve() for p in paths] or None)
+
+
+def analyse_request(request: ProjectRequest, args: argparse.Namespace) -> Inputs:
+    project = analyse_project(
+        request.config,
+        request.options,
         workers=args.jobs,
         quiet=args.quiet,
+        prepared=request.prepared,
     )
-    restrict = [p.resolve() for p in paths] or None
     analysis = project.analysis
-    if restrict:
+    if request.restrict:
         analysis = dataclasses.replace(
-            analysis, findings=[f for f in analysis.findings if _under(f.file, restrict)]
+            analysis, findings=[f for f in analysis.findings if _under(f.file, request.restrict)]
         )
-    return Inputs(analysis, options, project, restrict)
+    return Inputs(analysis, request.options, project, request.restrict)
 
 
 def _files_mode(args: argparse.Namespace, paths: list[Path], config: Config | None = None) -> Inputs:

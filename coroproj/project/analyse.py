@@ -110,6 +110,61 @@ def _summarise_job(work: _Work) -> _Done:
         index.close()
 
 
+@dataclass
+class PreparedProject:
+    """A project's units and the configuration they are analysed under (no unit read yet)."""
+
+    config: Config
+    options: AnalysisOptions
+    database: Path
+    loaded: LoadedDatabase
+    jobs: list[CompileJob]
+    cache_dir: Path
+    overlay: HeaderOverlay
+    overlay_error: str | None
+    fingerprint: str  # what every unit's summary depends on besides its own files
+
+
+def prepare_project(
+    config: Config,
+    options: AnalysisOptions,
+    *,
+    database: Path | None = None,
+    build_dir: Path | None = None,
+) -> PreparedProject:
+    """Find and load the compile database, and build the annotation overlay."""
+    root = config.root
+    database = locate_database(root, build_dir=build_dir, explicit=database or config.compile_commands)
+    loaded: LoadedDatabase = load_compile_database(database)
+    jobs = [job for job in loaded.jobs if not config.is_excluded(job.file)]
+    cache_dir = config.effective_cache_dir()
+    overlay, overlay_error = _annotation_overlay(jobs, root, cache_dir, options)
+    # The overlay changes what every unit preprocesses to: part of the key.
+    fingerprint = config.fingerprint() + options.fingerprint() + overlay.digest
+    return PreparedProject(
+        config, options, database, loaded, jobs, cache_dir, overlay, overlay_error, fingerprint
+    )
+
+
+def unchanged_summaries(project: PreparedProject) -> list[str] | None:
+    """Every unit's summary key if no unit changed since it was summarised, else None.
+
+    The cheap test of ninja's deps log: one index lookup and the stat of each
+    file a unit read last time (each file stat'ed once), nothing preprocessed.
+    """
+    index = UnitIndex(SummaryCache(project.cache_dir), project.fingerprint)
+    try:
+        keys = []
+        for job in project.jobs:
+            key = index.unchanged_summary_key(job)
+            if key is None:
+                return None
+            keys.append(key)
+        return keys
+    finally:
+        index.close()
+
+
 def analyse_project(
     config: Config,
     options: AnalysisOptions,
@@ -119,17 +174,13 @@ def analyse_project(
     workers: int | None = None,
     quiet: bool = False,
     keep_going: bool = True,
+    prepared: PreparedProject | None = None,
 ) -> ProjectAnalysis:
     """Analyse every C unit of the project's compile database."""
+    project = prepared or prepare_project(config, options, database=database, build_dir=build_dir)
     root = config.root
-    database = locate_database(root, build_dir=build_dir, explicit=database or config.compile_commands)
-    loaded: LoadedDatabase = load_compile_database(database)
-    jobs = [job for job in loaded.jobs if not config.is_excluded(job.file)]
-    cache_dir = config.effective_cache_dir()
-    overlay, overlay_error = _annotation_overlay(jobs, root, cache_dir, options)
-    # The overlay changes what every unit preprocesses to: part of the key.
-    fingerprint = config.fingerprint() + options.fingerprint() + overlay.digest
-    orders = [_Work(job, cache_dir, options, fingerprint, overlay) for job in jobs]
+    jobs, cache_dir, overlay = project.jobs, project.cache_dir, project.overlay
+    orders = [_Work(job, cache_dir, options, project.fingerprint, overlay) for job in jobs]
     # One pool of records for the whole run: the summaries of units that
     # include the same headers share their declarations instead of copying them.
     shared: dict[tuple[Any, ...], Any] = {}
@@ -150,9 +201,9 @@ def analyse_project(
     )
     stats = RunStats(
         units=len(jobs),
-        skipped=list(loaded.skipped),
+        skipped=list(project.loaded.skipped),
         overlaid=overlay.headers,
-        overlay_error=overlay_error,
+        overlay_error=project.overlay_error,
     )
     summaries: list[UnitSummary] = []
     failures: list[Finding] = []
@@ -171,7 +222,7 @@ def analyse_project(
         failures.append(_failure(str(failure.job.job.file), 0, 0, failure.message))
         stats.failed += 1
     analysis = analyse(summaries, options, failures)
-    return ProjectAnalysis(root, database, analysis, stats)
+    return ProjectAnalysis(root, project.database, analysis, stats)
 
 
 def _annotation_overlay(

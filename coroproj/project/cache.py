@@ -244,6 +244,24 @@ class UnitIndex:
 
     def cached_summary(self, job: CompileJob) -> dict[str, Any] | None:
         """The unit's summary if nothing it depends on changed, else None."""
+        recorded = self._unchanged(job)
+        if recorded is None:
+            return None
+        summary_key, states, current = recorded
+        summary = self.cache.get(summary_key)
+        if summary is not None and current != states:
+            # Touched but not edited (a checkout, a rebuild): remember the new
+            # timestamps so the next run trusts stat again instead of hashing.
+            self._store(job, current, summary_key)
+        return summary
+
+    def unchanged_summary_key(self, job: CompileJob) -> str | None:
+        """The key of the unit's summary if nothing it depends on changed (not read)."""
+        recorded = self._unchanged(job)
+        return recorded[0] if recorded is not None else None
+
+    def _unchanged(self, job: CompileJob) -> tuple[str, list[FileState], list[FileState]] | None:
+        """(summary key, recorded file states, today's) if every file is unchanged."""
         row = self._query(
             "SELECT summary_key, deps FROM units WHERE job_key = ? AND context = ?",
             (job.key, self.context),
@@ -263,12 +281,7 @@ class UnitIndex:
             if now is None:
                 return None
             current.append(now)
-        summary = self.cache.get(summary_key)
-        if summary is not None and current != states:
-            # Touched but not edited (a checkout, a rebuild): remember the new
-            # timestamps so the next run trusts stat again instead of hashing.
-            self._store(job, current, summary_key)
-        return summary
+        return summary_key, states, current
 
     def _current_state(self, state: FileState) -> FileState | None:
         """``state`` with today's timestamp if the file's content is unchanged, else None."""
