@@ -39,7 +39,7 @@ from coroproj.project.analyse import unchanged_summaries
 from coroproj.project.cache import SummaryCache
 from coroproj.report.dot import annotated_graph, to_dot
 from coroproj.report.text import format_finding, format_findings
-from coroproj.util.files import write_text_atomically
+from coroproj.util.files import json_document, write_text_atomically
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -217,7 +217,7 @@ def skipped_note(skipped: list[tuple[str, str]]) -> str:
 def render(result: CheckResult, format: str) -> str:
     findings = [f for f in result.findings if f.check != "parse-error"]
     if format == "json":
-        return json.dumps(analysis_json(result), indent=2) + "\n"
+        return json_document(analysis_json(result))
     if format == "sarif":
         from coroproj.report.sarif import to_sarif
 

@@ -180,6 +180,9 @@ def _unescape_marker_name(quoted: bytes) -> str:
     return unescaped.decode("utf-8", "surrogateescape")
 
 
+_UNKNOWN: Any = object()
+
+
 @dataclass(frozen=True)
 class FileState:
     """What we remember about one input file."""
@@ -235,6 +238,7 @@ class UnitIndex:
         # hashed once per run, not once per unit.
         self._stats: dict[str, tuple[int, int] | None] = {}
         self._hashes: dict[str, str | None] = {}
+        self._verdicts: dict[tuple[Any, ...], FileState | None] = {}
 
     # The caller's view -----------------------------------------------------
 
@@ -247,9 +251,9 @@ class UnitIndex:
         recorded = self._unchanged(job)
         if recorded is None:
             return None
-        summary_key, states, current = recorded
+        summary_key, current, moved = recorded
         summary = self.cache.get(summary_key)
-        if summary is not None and current != states:
+        if summary is not None and moved:
             # Touched but not edited (a checkout, a rebuild): remember the new
             # timestamps so the next run trusts stat again instead of hashing.
             self._store(job, current, summary_key)
@@ -260,8 +264,8 @@ class UnitIndex:
         recorded = self._unchanged(job)
         return recorded[0] if recorded is not None else None
 
-    def _unchanged(self, job: CompileJob) -> tuple[str, list[FileState], list[FileState]] | None:
-        """(summary key, recorded file states, today's) if every file is unchanged."""
+    def _unchanged(self, job: CompileJob) -> tuple[str, list[FileState], bool] | None:
+        """(summary key, today's file states, whether any timestamp moved) if no file changed."""
         row = self._query(
             "SELECT summary_key, deps FROM units WHERE job_key = ? AND context = ?",
             (job.key, self.context),
@@ -270,18 +274,24 @@ class UnitIndex:
             return None
         summary_key, deps_json = row
         try:
-            states = [FileState(*entry) for entry in json.loads(deps_json)]
+            entries = json.loads(deps_json)
+            current: list[FileState] = []
+            moved = False
+            for entry in entries:
+                # Units share most of their headers: each recorded state is judged once.
+                recorded = tuple(entry)
+                now = self._verdicts.get(recorded, _UNKNOWN)
+                if now is _UNKNOWN:
+                    now = self._verdicts[recorded] = self._current_state(FileState(*entry))
+                if now is None:
+                    return None
+                moved = moved or now.mtime_ns != entry[1]
+                current.append(now)
         except (ValueError, TypeError):
             return None
-        if not states:
+        if not current:
             return None
-        current: list[FileState] = []
-        for state in states:
-            now = self._current_state(state)
-            if now is None:
-                return None
-            current.append(now)
-        return summary_key, states, current
+        return summary_key, current, moved
 
     def _current_state(self, state: FileState) -> FileState | None:
         """``state`` with today's timestamp if the file's content is unchanged, else None."""

@@ -26,13 +26,16 @@ directory they are found in.  The tree itself is never written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coroproj.frontend.annotations import AttributeNames
 
@@ -136,7 +139,9 @@ def build_overlay(
             if any(_is_within(directory, root) for root in allowed)
         }
     )
-    defining = sorted(_defining_headers(directories, macros, skipped))
+    scan_memo = _ScanMemo(overlay_root / f"scan-{_names_key(names)}.json")
+    defining = sorted(_defining_headers(directories, macros, skipped, scan_memo))
+    scan_memo.save()
     tree = overlay_root / _names_key(names)
     shadows: dict[str, str] = {}
     wanted: dict[Path, bytes] = {}
@@ -177,8 +182,42 @@ def _is_within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
+class _ScanMemo:
+    """Which headers needed rewriting, by (path, mtime, size): a warm run reads none."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, list[Any]] = {}
+        self.changed = False
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(path.read_text())
+            if isinstance(loaded, dict):
+                self.entries = loaded
+
+    def needs_rewrite(self, header: str, pattern: re.Pattern[bytes]) -> bool:
+        try:
+            status = os.stat(header)
+        except OSError:
+            return False
+        entry = self.entries.get(header)
+        if isinstance(entry, list) and entry[:2] == [status.st_mtime_ns, status.st_size]:
+            return bool(entry[2])
+        try:
+            verdict = _needs_rewrite(Path(header).read_bytes(), pattern)
+        except OSError:
+            return False
+        self.entries[header] = [status.st_mtime_ns, status.st_size, verdict]
+        self.changed = True
+        return verdict
+
+    def save(self) -> None:
+        if self.changed:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _write_tree_file(self.path, json.dumps(self.entries).encode())
+
+
 def _defining_headers(
-    directories: Sequence[str], macros: dict[str, str], skipped: set[str]
+    directories: Sequence[str], macros: dict[str, str], skipped: set[str], memo: _ScanMemo
 ) -> set[str]:
     """Headers under ``directories`` whose annotation definitions need rewriting."""
     # Nested include directories (QEMU has both the root and root/include):
@@ -190,11 +229,7 @@ def _defining_headers(
     pattern = _definition_pattern(macros)
     for top in outermost:
         for path in _headers_under(top, skipped):
-            try:
-                data = Path(path).read_bytes()
-            except OSError:
-                continue
-            if _needs_rewrite(data, pattern):
+            if memo.needs_rewrite(path, pattern):
                 found.add(path)
     return found
 
@@ -290,6 +325,17 @@ def _opens_comment(body: bytes) -> bool:
     return b"/*" in text
 
 
+def _write_tree_file(path: Path, content: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _write_tree(tree: Path, wanted: dict[Path, bytes]) -> None:
     """Make ``tree`` hold exactly ``wanted``, rewriting only what changed."""
     for path, content in wanted.items():
@@ -299,14 +345,7 @@ def _write_tree(tree: Path, wanted: dict[Path, bytes]) -> None:
         except OSError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        _write_tree_file(path, content)
     if not tree.is_dir():
         return
     for directory, _subdirs, files in os.walk(tree, topdown=False):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_text_atomically(path: Path, text: str, *, errors: str = "strict") -> None:
@@ -40,3 +42,21 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def json_document(data: dict[str, Any]) -> str:
+    """``data`` as JSON with each element of a top-level list on its own line.
+
+    Readable and diffable like indented JSON, but written by the C encoder:
+    ``indent=`` makes Python's ``json`` fall back to a pure-Python encoder,
+    several times slower on a report listing every function of a big tree.
+    """
+    parts = []
+    for key, value in data.items():
+        name = json.dumps(key)
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item) for item in value)
+            parts.append(f"  {name}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {name}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
