@@ -35,16 +35,22 @@ def defining_units(summaries: Iterable[UnitSummary]) -> dict[str, set[str]]:
 
 
 def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
-    """Unit -> units defining a function it calls (calls within a unit add no edge)."""
+    """Unit -> units defining a function it calls.
+
+    A call to a function the unit defines itself adds no edge, also when
+    other units define it too (a header's ``static inline`` function, which
+    every includer compiles): a per-file tool analyses that copy locally.
+    """
     summaries = list(summaries)
     where = defining_units(summaries)
     graph = nx.DiGraph()
     for summary in summaries:
         graph.add_node(summary.unit)
-        for call in summary.calls:
-            for target in where.get(call.callee, ()):
-                if target != summary.unit:
-                    graph.add_edge(summary.unit, target)
+        callees = {call.callee for call in summary.calls}
+        for callee in callees:
+            targets = where.get(callee)
+            if targets and summary.unit not in targets:
+                graph.add_edges_from((summary.unit, target) for target in targets)
     return graph
 
 
@@ -61,7 +67,9 @@ class PerFileRun:
     rounds: int  # unit analyses a per-file tool performs, counting re-runs inside cycles
 
 
-def per_file_fixpoint(program: Program, summaries: list[UnitSummary]) -> PerFileRun:
+def per_file_fixpoint(
+    program: Program, summaries: list[UnitSummary], graph: nx.DiGraph | None = None
+) -> PerFileRun:
     """CoroCheck's procedure: analyse each unit trusting what is known, callees first.
 
     A unit's analysis marks every function it defines that calls a known
@@ -72,7 +80,7 @@ def per_file_fixpoint(program: Program, summaries: list[UnitSummary]) -> PerFile
     known = set(program.roots)
     by_unit = {summary.unit: summary for summary in summaries}
     rounds = 0
-    for group in dependency_order(file_dependency_graph(summaries)):
+    for group in dependency_order(graph if graph is not None else file_dependency_graph(summaries)):
         # A unit outside any cycle is final after one analysis; a cycle is
         # re-analysed until a whole pass over it learns nothing.
         changed = True

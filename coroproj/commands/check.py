@@ -12,8 +12,10 @@ With ``--``, the named files are analysed together with those flags.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,8 +267,9 @@ def statistics(inputs: Inputs) -> dict[str, object]:
 
 def file_statistics(analysis: Analysis) -> dict[str, int]:
     """How the units depend on each other, and what a per-file tool would pay for it."""
-    groups = dependency_order(file_dependency_graph(analysis.summaries))
-    per_file = per_file_fixpoint(analysis.program, analysis.summaries)
+    graph = file_dependency_graph(analysis.summaries)
+    groups = dependency_order(graph)
+    per_file = per_file_fixpoint(analysis.program, analysis.summaries, graph)
     return {
         "dependency_groups": len(groups),
         "largest_cycle": max((len(g) for g in groups if len(g) > 1), default=0),
@@ -333,6 +336,11 @@ def summary_table(stats: dict[str, Any]) -> Table:
 
 
 def _inside(file: str, root: Path) -> bool:
-    path = Path(file)
-    path = path if path.is_absolute() else root / path
-    return path.resolve().is_relative_to(root.resolve())
+    path = file if os.path.isabs(file) else os.path.join(root, file)
+    return _real(os.path.dirname(path)).startswith(_real(str(root)).rstrip(os.sep) + os.sep)
+
+
+@functools.cache
+def _real(directory: str) -> str:
+    # Functions share a few hundred directories: resolve each once.
+    return os.path.realpath(directory) + os.sep
