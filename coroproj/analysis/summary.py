@@ -13,7 +13,7 @@ symbol for it.  Indirect calls get a node ``*<expression>`` per caller.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from coroproj.analysis.findings import Finding, Note, Step
@@ -91,43 +91,20 @@ class UnitSummary:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], shared: dict[tuple[Any, ...], Any] | None = None) -> UnitSummary:
-        """Rebuild a summary; raises ValueError/KeyError/TypeError if malformed.
-
-        ``shared``: records already rebuilt for other units, by value.  Every
-        unit repeats the declarations and inline functions of the headers it
-        includes; with one pool for a whole project each is kept once.  The
-        records are then shared between summaries: treat them as read-only
-        (``copy.deepcopy`` keeps the sharing).
-        """
+    def from_json(cls, data: dict[str, Any]) -> UnitSummary:
+        """Rebuild a summary; raises ValueError/KeyError/TypeError if malformed."""
         if data.get("format") != SUMMARY_FORMAT:
             raise ValueError("summary format mismatch")
-        pool: dict[tuple[Any, ...], Any] = {} if shared is None else shared
         return cls(
             unit=data["unit"],
             main_file=data["main_file"],
-            declarations=[_shared(pool, Declaration, d) for d in data["declarations"]],
-            calls=[_shared(pool, Call, c) for c in data["calls"]],
-            address_taken=[_shared(pool, AddressTaken, a) for a in data["address_taken"]],
+            declarations=[Declaration(**d) for d in data["declarations"]],
+            calls=[Call(**c) for c in data["calls"]],
+            address_taken=[AddressTaken(**a) for a in data["address_taken"]],
             local_findings=[finding_from_json(f) for f in data["local_findings"]],
             suppressions=[Suppression(**s) for s in data["suppressions"]],
             included_files=list(data["included_files"]),
         )
-
-
-def _shared(pool: dict[tuple[Any, ...], Any], kind: type, values: dict[str, Any]) -> Any:
-    key = (kind, *(_hashable(values.get(name)) for name in _FIELD_NAMES[kind]))
-    record = pool.get(key)
-    if record is None:
-        record = pool[key] = kind(**values)
-    return record
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-_FIELD_NAMES = {kind: tuple(f.name for f in fields(kind)) for kind in (Declaration, Call, AddressTaken)}
 
 
 def finding_from_json(data: dict[str, Any]) -> Finding:

@@ -8,6 +8,7 @@ in one file can be caused by a chain through many others.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from coroproj.project.compile_db import CompileJob, LoadedDatabase, load_compile
 from coroproj.project.config import Config
 from coroproj.project.discover import locate_database
 from coroproj.project.overlay import OVERLAY_DIR, HeaderOverlay, build_overlay
+from coroproj.project.parts import PartLoader, is_layout, split_summary
 from coroproj.project.runner import run_jobs
 
 
@@ -65,20 +67,23 @@ class _Work:
     options: AnalysisOptions
     fingerprint: str
     overlay: HeaderOverlay
+    rebuild: bool = False  # summarise again whatever is cached (a part was found damaged)
 
 
 @dataclass(frozen=True)
 class _Done:
-    summary: dict[str, Any] | None  # as the worker sends it
+    job_key: str
+    summary: dict[str, Any] | None  # the layout (see ``parts``), as the worker sends it
     rebuilt: bool
     failure: Finding | None = None  # the parse-error finding
-    unit: UnitSummary | None = None  # rebuilt from ``summary`` as soon as it arrives
+    unit: UnitSummary | None = None  # joined from ``summary`` as soon as it arrives
 
 
 def _summarise_job(work: _Work) -> _Done:
     """Runs in a worker: the cached summary, or preprocess + parse + summarise."""
     job = work.job
-    index = UnitIndex(SummaryCache(work.cache_dir), work.fingerprint)
+    cache = SummaryCache(work.cache_dir)
+    index = UnitIndex(cache, work.fingerprint)
     try:
 
         def preprocess(job: CompileJob) -> str:
@@ -91,21 +96,21 @@ def _summarise_job(work: _Work) -> _Done:
             summary = summarize_text(
                 text, str(job.file), work.options, unit=job.key, segments=_SEGMENTS
             )
-            return summary.to_json()
+            layout, parts = split_summary(summary.to_json())
+            for key, records in parts.items():
+                # Content-addressed: a stored part is right unless it was damaged,
+                # which is what a rebuild is for.
+                if work.rebuild or not cache.exists(key):
+                    cache.put(key, {"records": records})
+            return layout
 
-        summary, rebuilt = cached_or_build(job, index, preprocess, summarise)
-        try:
-            if not rebuilt:
-                UnitSummary.from_json(summary)  # made by this version just now otherwise
-        except (KeyError, TypeError, ValueError):
-            # A cache entry of an older layout: rebuild it, never trust it.
-            index.forget(job)
-            text = preprocess(job)
-            summary, rebuilt = summarise(job, text), True
-            index.cache.put(index.cache.key(text, index.fingerprint), summary)
-        return _Done(summary, rebuilt)
+        def usable(entry: dict[str, Any]) -> bool:
+            return is_layout(entry) and not work.rebuild
+
+        layout, rebuilt = cached_or_build(job, index, preprocess, summarise, usable)
+        return _Done(job.key, layout, rebuilt)
     except SourceError as error:
-        return _Done(None, True, failure_finding(error))
+        return _Done(job.key, None, True, failure_finding(error))
     finally:
         index.close()
 
@@ -181,14 +186,23 @@ def analyse_project(
     root = config.root
     jobs, cache_dir, overlay = project.jobs, project.cache_dir, project.overlay
     orders = [_Work(job, cache_dir, options, project.fingerprint, overlay) for job in jobs]
-    # One pool of records for the whole run: the summaries of units that
-    # include the same headers share their declarations instead of copying them.
-    shared: dict[tuple[Any, ...], Any] = {}
+    # Each header part is decoded once for the whole run and its records shared
+    # by the summaries of every unit that includes it.
+    parts = PartLoader(SummaryCache(cache_dir).get)
+    by_key = {work.job.key: work for work in orders}
 
     def receive(done: _Done) -> _Done:
         if done.summary is None:
             return done
-        return _Done(None, done.rebuilt, done.failure, UnitSummary.from_json(done.summary, shared))
+        try:
+            unit = parts.join(done.summary)
+        except (KeyError, TypeError, ValueError):
+            # A part went missing or was damaged since: summarise this unit again.
+            done = _summarise_job(dataclasses.replace(by_key[done.job_key], rebuild=True))
+            if done.summary is None:
+                return done
+            unit = parts.join(done.summary)
+        return dataclasses.replace(done, summary=None, unit=unit)
 
     run = run_jobs(
         _summarise_job,

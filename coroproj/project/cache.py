@@ -85,6 +85,10 @@ class SummaryCache:
     def has(self, key: str) -> bool:
         return self.get(key) is not None
 
+    def exists(self, key: str) -> bool:
+        """Whether an entry is stored under ``key`` (not read: it may still be damaged)."""
+        return self.path_of(key).is_file()
+
     def put(self, key: str, data: dict[str, Any]) -> bool:
         """Store ``data`` (JSON-serialisable) under ``key``; False if it could not be stored."""
         path = self.path_of(key)
@@ -418,6 +422,7 @@ def cached_or_build(
     index: UnitIndex,
     preprocess: Callable[[CompileJob], str],
     summarise: Callable[[CompileJob, str], dict[str, Any]],
+    usable: Callable[[dict[str, Any]], bool] = lambda _entry: True,
 ) -> tuple[dict[str, Any], bool]:
     """The incremental protocol for one unit: ``(summary, whether it was rebuilt)``.
 
@@ -425,15 +430,16 @@ def cached_or_build(
     preprocessed.  Otherwise the unit is preprocessed; if its preprocessed text
     was summarised before (e.g. only a comment changed), that summary is reused,
     else ``summarise`` runs.  Either way the index learns the unit's new files.
+    An entry that is not ``usable`` (an older layout) counts as absent.
     """
     summary = index.cached_summary(job)
-    if summary is not None:
+    if summary is not None and usable(summary):
         return summary, False
     text = preprocess(job)
     key = index.cache.key(text, index.fingerprint)
     summary = index.cache.get(key)
-    rebuilt = summary is None
-    if summary is None:
+    rebuilt = summary is None or not usable(summary)
+    if rebuilt:
         summary = summarise(job, text)
         index.cache.put(key, summary)
     index.record(job, included_files(text, job.directory), key)

@@ -1,0 +1,115 @@
+"""Unit summaries stored as their own records plus shared, content-addressed header parts.
+
+Nine tenths of a unit's summary are the records of the headers it
+includes: every prototype of glibc, glib and the project's own headers,
+and the calls of their ``static inline`` functions, repeated in every unit.
+Stored that way, a warm run of QEMU reads and decodes 2 GB of JSON to
+learn nothing new.
+
+So a summary is kept as a *layout*: for each record list, its runs of
+consecutive records from one file, in order; a run from the unit's main
+file is kept inline, any other run is a *part* stored once in the cache
+under the hash of its content and referred to by that hash.  Joining the
+runs back in order gives exactly the summary that was split, and the
+process that links the program decodes each distinct part once, however
+many units include it, and shares its records between their summaries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from coroproj.analysis.summary import AddressTaken, Call, Declaration, UnitSummary
+
+LAYOUT_FORMAT = 1
+_SPLIT_FIELDS: dict[str, type] = {
+    "declarations": Declaration,
+    "calls": Call,
+    "address_taken": AddressTaken,
+}
+
+
+def split_summary(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """(the layout of ``summary``, its parts by key) — see the module docstring."""
+    main_file = summary["main_file"]
+    layout = {key: value for key, value in summary.items() if key not in _SPLIT_FIELDS}
+    layout["layout_format"] = LAYOUT_FORMAT
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for name in _SPLIT_FIELDS:
+        runs: list[list[Any]] = []
+        for file, records in _runs_by_file(summary[name]):
+            if file == main_file:
+                runs.append(["own", records])
+                continue
+            text = json.dumps([name, records], sort_keys=True, separators=(",", ":"))
+            key = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+            parts[key] = records
+            runs.append(["part", key])
+        layout[name] = runs
+    return layout, parts
+
+
+def _runs_by_file(records: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    runs: list[tuple[str, list[dict[str, Any]]]] = []
+    for record in records:
+        if runs and runs[-1][0] == record["file"]:
+            runs[-1][1].append(record)
+        else:
+            runs.append((record["file"], [record]))
+    return runs
+
+
+def is_layout(data: dict[str, Any]) -> bool:
+    return data.get("layout_format") == LAYOUT_FORMAT
+
+
+def part_keys(layout: dict[str, Any]) -> set[str]:
+    return {run[1] for name in _SPLIT_FIELDS for run in layout[name] if run[0] == "part"}
+
+
+class PartLoader:
+    """Rebuilds summaries from layouts, decoding each part once for all of them.
+
+    ``read(key)`` returns a part's records (JSON) or None when it is missing or
+    damaged; ``join`` then raises ``KeyError`` so the unit is summarised again.
+    """
+
+    def __init__(self, read: Callable[[str], Any]) -> None:
+        self._read = read
+        self._parts: dict[str, list[Any]] = {}
+
+    def join(self, layout: dict[str, Any]) -> UnitSummary:
+        """The summary ``layout`` describes; raises KeyError/TypeError/ValueError if unusable."""
+        if not is_layout(layout):
+            raise ValueError("not a summary layout")
+        lists: dict[str, list[Any]] = {}
+        for name, kind in _SPLIT_FIELDS.items():
+            records: list[Any] = []
+            for tag, content in layout[name]:
+                if tag == "own":
+                    records.extend(kind(**fields) for fields in content)
+                elif tag == "part":
+                    records.extend(self._part(content, kind))
+                else:
+                    raise ValueError(f"unknown run {tag!r}")
+            lists[name] = records
+        rest = {key: value for key, value in layout.items() if key != "layout_format"}
+        summary = UnitSummary.from_json({**rest, "declarations": [], "calls": [], "address_taken": []})
+        summary.declarations = lists["declarations"]
+        summary.calls = lists["calls"]
+        summary.address_taken = lists["address_taken"]
+        return summary
+
+    def _part(self, key: str, kind: type) -> list[Any]:
+        part = self._parts.get(key)
+        if part is None:
+            data = self._read(key)
+            if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+                raise KeyError(key)
+            # Records of a part are shared by every summary that includes it:
+            # read-only from here on (``copy.deepcopy`` keeps the sharing).
+            part = self._parts[key] = [kind(**fields) for fields in data["records"]]
+        return part
