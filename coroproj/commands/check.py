@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.started = time.monotonic()
     request = project_request(args)
     memo = None
     if isinstance(request, Inputs):
@@ -102,7 +104,25 @@ def report(result: CheckResult, args: argparse.Namespace, inputs: Inputs | None)
     console = Console(stderr=True)
     if not args.quiet and (args.stats or console.is_terminal):
         console.print(summary_table(result.statistics))
+    if not args.quiet:
+        elapsed = time.monotonic() - getattr(args, "started", time.monotonic())
+        print(f"{summary_line(result)} in {elapsed:.{2 if elapsed < 1 else 1}f} s", file=sys.stderr)
     return result.exit_status
+
+
+def summary_line(result: CheckResult) -> str:
+    """``892 units, 22634 functions, 169 findings (8 errors, 78 warnings, 83 notes)``."""
+    stats = result.statistics
+    reported = [f for f in result.findings if not f.suppressed and f.check != "parse-error"]
+    levels = ("error", "warning", "note")
+    counts = {level: sum(f.severity == level for f in reported) for level in levels}
+    detail = ", ".join(f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts.items() if n)
+    line = f"{stats['units']} units, {stats['functions']} functions, {len(reported)} findings"
+    if detail:
+        line += f" ({detail})"
+    if result.failures:
+        line += f", {len(result.failures)} units not analysed"
+    return line
 
 
 @dataclass
@@ -323,6 +343,7 @@ def summary_table(stats: dict[str, Any]) -> Table:
     table.add_row("  inferred coroutine", str(stats["inferred_coroutine"]))
     findings = stats["findings"]
     assert isinstance(findings, dict)
+    table.add_row("findings", str(sum(findings.values())))
     for check, count in findings.items():
         table.add_row(f"findings: {check}", str(count))
     if stats["suppressed"]:

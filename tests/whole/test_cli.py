@@ -172,3 +172,15 @@ def test_stats_count_only_the_projects_own_functions(tmp_path: Path, coroproj_js
     assert status == 0
     assert {f["name"] for f in data["functions"] if f["defined"]} >= {"main", "vendor_helper"}
     assert data["summary"]["functions"] == 1  # main; the vendor header's inline function is not ours
+
+
+def test_a_check_ends_with_one_summary_line_unless_quiet(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    result = run_coroproj("check", cwd=root)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("3 units, 4 functions, 3 findings (3 warnings) in "), result.stderr
+    assert run_coroproj("check", "-q", cwd=root).stderr == ""
+    clean = make_tree(tmp_path / "clean", {"a.c": "int main(void) { return 0; }\n"})
+    result = run_coroproj("check", "--stats", cwd=clean)
+    assert result.returncode == 0
+    assert "│ findings " in result.stderr and "0 findings in" in result.stderr.splitlines()[-1]
