@@ -9,6 +9,7 @@ that ``coroproj cc --backend cpc`` compiles).
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.file)
     if not source.is_file():
         raise UserError(f"coroproj translate: {source}: no such file")
+    _require_c_source(source, args.compiler_flags)
     text = preprocess(source, args.compiler_flags, compiler=args.compiler)
     unit = parse_unit_text(text, str(source))
     output = translate(
@@ -45,3 +47,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output)
     return 0
+
+
+# What the compiler itself treats as C (without -x, other names are linker input).
+_C_SUFFIXES = (".c", ".h", ".i")
+
+
+def _require_c_source(source: Path, flags: list[str]) -> None:
+    """Refuse what the compiler would not compile as C (a ``.o``, ``/etc/passwd``)."""
+    forced_c = "-xc" in flags or ("-x", "c") in itertools.pairwise(flags)
+    if not forced_c and source.suffix not in _C_SUFFIXES:
+        raise UserError(f"coroproj translate: {source}: not a C source file (expected .c, .h or .i; "
+                        "use -- -x c to force)")
+    with source.open("rb") as handle:
+        if b"\0" in handle.read(8192):
+            raise UserError(f"coroproj translate: {source}: not a C source file (binary content)")

@@ -61,6 +61,19 @@ def test_translate_rejects_an_unknown_stage() -> None:
     assert "unknown stage 'nope'" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("content", [b"root:x:0:0:root:/root:/bin/bash\n", b"\x7fELF\x02\x01\x01\0\0\0"])
+def test_translate_refuses_what_is_not_a_c_source(tmp_path: Path, content: bytes) -> None:
+    for name in ("passwd", "object.o", "renamed.c"):
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = coroproj("translate", str(path))
+        if name == "renamed.c" and b"\0" not in content:
+            continue  # C by its name and text: the front end judges it
+        assert result.returncode == 2 and result.stdout == "", (name, result)
+        assert f"{path}: not a C source file" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_cc_driver_compiles_and_links_a_translated_program(tmp_path: Path, builder: CpsBuilder) -> None:
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     support = []
