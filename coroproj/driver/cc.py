@@ -81,7 +81,7 @@ def run_cc(argv: list[str], backend: str) -> int:
             objects.append(output)
         if command.compile_only:
             return 0
-        link = [*compiler, *command.arguments, *objects, *_runtime_link_inputs(command, compiler)]
+        link = [*compiler, *command.link_arguments(objects), *_runtime_link_inputs(command, compiler)]
         if command.output:
             link += ["-o", command.output]
         return subprocess.run(link).returncode

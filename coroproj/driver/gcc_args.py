@@ -33,6 +33,19 @@ class GccCommand:
     output: str | None = None
     mode: str = "link"  # "preprocess" (-E), "assemble" (-S), "compile" (-c) or "link"
     language_forced: bool = False  # an explicit -x: we do not second-guess it
+    # ``arguments`` with each source's index where the source was: a link must
+    # keep gcc's order, or archives named before a source no longer resolve it.
+    ordered: list[str | int] = field(default_factory=list)
+
+    def link_arguments(self, objects: list[str]) -> list[str]:
+        """``arguments`` with each source replaced, in its place, by its object."""
+        linked: list[str] = []
+        for item in self.ordered:
+            if isinstance(item, int):
+                linked += ["-x", "none", objects[item]]  # an object, whatever -x was in force
+            else:
+                linked.append(item)
+        return linked
 
     @property
     def compile_only(self) -> bool:
@@ -89,14 +102,17 @@ def parse_gcc_command(argv: list[str]) -> GccCommand:
             command.language_forced = language != "none"
         if argument in _WITH_VALUE and index + 1 < len(argv):
             command.arguments += [argument, argv[index + 1]]
+            command.ordered += [argument, argv[index + 1]]
             index += 2
             continue
         is_c_source = not argument.startswith("-") and (
             language == "c" or (language in (None, "none") and argument.endswith(C_SUFFIXES))
         )
         if is_c_source:
+            command.ordered.append(len(command.sources))
             command.sources.append(argument)
         else:
             command.arguments.append(argument)
+            command.ordered.append(argument)
         index += 1
     return command

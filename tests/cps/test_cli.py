@@ -152,3 +152,17 @@ def test_cc_driver_reports_a_rejected_unit_with_status_2(tmp_path: Path) -> None
     assert done.returncode == 2
     assert f"{source}:3:" in done.stderr and "[coroproj-cps-native-call]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cc_driver_keeps_the_order_of_inputs_when_it_compiles_and_links(tmp_path: Path) -> None:
+    # The archive comes after the source that needs it, as gcc requires; the
+    # translated object must take the source's place, not go after the archive.
+    (tmp_path / "lib.c").write_text("int answer(void) { return 42; }\n")
+    subprocess.run(["gcc", "-c", str(tmp_path / "lib.c"), "-o", str(tmp_path / "lib.o")], check=True)
+    subprocess.run(["ar", "rcs", str(tmp_path / "libanswer.a"), str(tmp_path / "lib.o")], check=True)
+    (tmp_path / "prog.c").write_text("int answer(void);\nint main(void) { return answer() == 42 ? 0 : 1; }\n")
+    environment = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for inputs in (["prog.c", "libanswer.a"], ["prog.c", "-L.", "-lanswer"]):
+        done = coroproj("cc", "--backend", "cpc", "-O1", *inputs, "-o", "prog", cwd=tmp_path, env=environment)
+        assert done.returncode == 0, done.stderr
+        assert subprocess.run([str(tmp_path / "prog")]).returncode == 0
