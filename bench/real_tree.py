@@ -16,7 +16,9 @@ one run, medians of ``--repeat`` runs, each a separate process as a user runs it
   include (then restored): only its includers may be analysed again.
 
 Peak memory is sampled every 50 ms over the whole process tree (parent and
-workers, summed), and the largest single process is reported beside it.
+workers, their proportional set sizes summed, so pages a forked worker
+shares with its parent count once), and the largest single process's
+resident set beside it.
 The tree's files are restored byte for byte after each edit, whatever happens.
 """
 
@@ -41,8 +43,6 @@ from pathlib import Path
 from coroproj.frontend.preprocess import preprocessor_flags
 from coroproj.project.compile_db import CompileJob, load_compile_database
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
 
 @dataclass
 class Measure:
@@ -63,12 +63,22 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_mb(pid: int) -> float:
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(proportional set size, resident set size) of one process, in MB.
+
+    The tree's total sums PSS: pages a forked worker still shares with its
+    parent count once, not once per process as summed RSS would.
+    """
+    sizes = {"Pss:": 0.0, "Rss:": 0.0}
     try:
-        with open(f"/proc/{pid}/statm") as handle:
-            return int(handle.read().split()[1]) * PAGE / 1e6
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                field, _, rest = line.partition(" ")
+                if field in sizes:
+                    sizes[field] = int(rest.split()[0]) / 1e3
     except (OSError, IndexError, ValueError):
-        return 0.0
+        pass
+    return sizes["Pss:"], sizes["Rss:"]
 
 
 def run_measured(
@@ -86,9 +96,9 @@ def run_measured(
                 pid = frontier.pop()
                 pids.append(pid)
                 frontier += _children(pid)
-            sizes = [_rss_mb(pid) for pid in pids]
-            peaks[0] = max(peaks[0], sum(sizes))
-            peaks[1] = max(peaks[1], max(sizes, default=0.0))
+            sizes = [_memory_mb(pid) for pid in pids]
+            peaks[0] = max(peaks[0], sum(pss for pss, _ in sizes))
+            peaks[1] = max(peaks[1], max((rss for _, rss in sizes), default=0.0))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
