@@ -86,11 +86,13 @@ def report(result: CheckResult, args: argparse.Namespace, inputs: Inputs | None)
               f"(no overlay: {result.overlay_error})", file=sys.stderr)
     for failure in result.failures:
         print(format_finding(failure), file=sys.stderr)
-    if result.failures and not args.keep_going:
+    if result.failures and not args.keep_going and args.format == "text":
         print(f"coroproj: {len(result.failures)} unit(s) could not be analysed; the program is "
               "incomplete, so no findings are reported (use --keep-going to see them anyway)",
               file=sys.stderr)
         return 2
+    # JSON and SARIF always carry every result: the failed units among them,
+    # so that CI never uploads nothing (the exit status still says 2).
     text = render(result, args.format)
     if args.output:
         write_text_atomically(Path(args.output), text)
@@ -244,7 +246,8 @@ def render(result: CheckResult, format: str) -> str:
         from coroproj.report.sarif import to_sarif
 
         root = Path(result.root) if result.root else Path.cwd()
-        return json.dumps(to_sarif(result.findings, tool_version=__version__, root=root), indent=2) + "\n"
+        log = to_sarif(result.findings, tool_version=__version__, root=root, failures=result.failures)
+        return json.dumps(log, indent=2) + "\n"
     text = format_findings(findings)
     return text + "\n" if text else ""
 
@@ -324,6 +327,7 @@ def analysis_json(result: CheckResult) -> dict[str, object]:
     return {
         "tool": {"name": "coroproj", "version": __version__},
         "findings": [f.to_json() for f in result.findings],
+        "failures": [f.to_json() for f in result.failures],
         "functions": result.functions,
         "summary": result.statistics,
     }

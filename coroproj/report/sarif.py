@@ -56,12 +56,33 @@ def to_sarif(
     tool_version: str,
     root: Path,
     information_uri: str = INFORMATION_URI,
+    failures: list[Finding] | None = None,
 ) -> dict[str, Any]:
-    """The SARIF log (a JSON-ready dict) of ``findings``; paths relative to ``root``."""
+    """The SARIF log (a JSON-ready dict) of ``findings``; paths relative to ``root``.
+
+    ``failures``: the ``parse-error`` findings of units that could not be
+    analysed.  Each is an error-level result at its file:line and a
+    notification of the invocation, which is then not successful: CI still
+    gets every other unit's results, and sees that something failed.
+    """
     root = Path(os.path.abspath(root))
     rule_ids = list(CHECKS)
     locator = _Locator(root)
-    results = [_result(finding, rule_ids, locator) for finding in sorted(findings, key=_order)]
+    failures = failures or []
+    everything = [*findings, *(f for f in failures if f not in findings)]
+    results = [_result(finding, rule_ids, locator) for finding in sorted(everything, key=_order)]
+    invocation = {
+        "executionSuccessful": not failures,
+        "toolExecutionNotifications": [
+            {
+                "level": "error",
+                "message": {"text": failure.message},
+                "locations": [locator.location(failure.file, failure.line, failure.column)],
+                "descriptor": {"id": rule_id(failure.check)},
+            }
+            for failure in failures
+        ],
+    }
     return {
         "$schema": SARIF_SCHEMA_URI,
         "version": SARIF_VERSION,
@@ -76,6 +97,7 @@ def to_sarif(
                     }
                 },
                 "originalUriBaseIds": {SOURCE_ROOT_ID: {"uri": _directory_uri(root)}},
+                "invocations": [invocation],
                 "results": results,
             }
         ],

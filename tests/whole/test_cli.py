@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT, run_coroproj
 from tests.whole.test_fixpoint import CHAIN
-from tests.whole.trees import make_tree
+from tests.whole.trees import make_tree, write_database
 
 MAKEFILE = """\
 CC ?= cc
@@ -67,6 +67,29 @@ def test_sarif_output_validates_against_the_official_schema(tmp_path: Path) -> N
     jsonschema.validators.validator_for(schema)(schema).validate(sarif)
     rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
     assert rules == {"coroproj-missing", "coroproj-proto-mismatch"}
+
+
+def test_a_unit_that_fails_is_in_the_machine_output_with_every_other_result(tmp_path: Path) -> None:
+    broken = "int broken(;\n"
+    root = make_tree(tmp_path, {**CHAIN, "d.c": broken})
+    write_database(root, ["a.c", "b.c", "c.c", "d.c"])
+    sarif_path = root / "out.sarif"
+    result = run_coroproj("check", "-q", "--format", "sarif", "-o", str(sarif_path), cwd=root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    sarif = json.loads(sarif_path.read_text())
+    schema = json.loads((ROOT / "coroproj/report/schemas/sarif-schema-2.1.0.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(sarif)
+    run = sarif["runs"][0]
+    assert run["invocations"][0]["executionSuccessful"] is False
+    [notification] = run["invocations"][0]["toolExecutionNotifications"]
+    assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "d.c"
+    by_rule = {(r["ruleId"], r["level"]) for r in run["results"]}
+    assert ("coroproj-parse-error", "error") in by_rule and ("coroproj-missing", "warning") in by_rule
+    result = run_coroproj("check", "-q", "--format", "json", cwd=root)
+    data = json.loads(result.stdout)
+    assert result.returncode == 2
+    assert [(Path(f["file"]).name, f["line"]) for f in data["failures"]] == [("d.c", 1)]
+    assert {f["function"] for f in data["findings"] if f["check"] == "missing"} == {"a_top", "b_step"}
 
 
 def test_unknown_configuration_key_is_a_one_line_error(tmp_path: Path) -> None:
