@@ -20,6 +20,7 @@ nothing is printed, so CI logs stay clean.
 from __future__ import annotations
 
 import os
+import signal
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -141,7 +142,7 @@ def _run_in_pool(
     describe: Callable[[JobT], str],
 ) -> None:
     orphaned: list[int] = []  # jobs whose worker pool broke under them
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts) as pool:
         futures: dict[Future[_Outcome[ResultT]], int] = {
             pool.submit(_run_one, work, job): position for position, job in enumerate(jobs)
         }
@@ -164,7 +165,13 @@ def _run_in_pool(
                     )
                 progress.advance(describe(jobs[position]))
         except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Stop now, not when the units in flight are done: the workers are
+            # killed (every cache write is a rename or a SQLite transaction, so
+            # an interrupted one leaves nothing half-written behind).
+            workers_running = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)  # forgets its processes
+            for process in workers_running:
+                process.kill()
             raise
     # Which orphan killed the pool is unknown: give each its own process.
     if orphaned:
@@ -172,6 +179,12 @@ def _run_in_pool(
     for position in sorted(orphaned):
         outcomes[position] = _run_isolated(work, jobs[position])
         progress.advance(describe(jobs[position]))
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides what
+    # to do, so workers print no traceback of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_isolated(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -92,3 +97,36 @@ def test_format_failures_hides_tracebacks_unless_debugging() -> None:
     assert "this is a bug in coroproj" in short
     assert "Traceback" not in short
     assert "Traceback" in format_failures(run.failures, debug=True)
+
+
+INTERRUPTED_RUN = """
+import sys, time
+from coroproj.project.runner import run_jobs
+
+def slow(job):
+    time.sleep(60)
+    return job
+
+if __name__ == "__main__":
+    try:
+        run_jobs(slow, list(range(8)), workers=2, quiet=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_run_without_waiting_for_the_units_in_flight(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(INTERRUPTED_RUN)
+    process = subprocess.Popen(
+        [sys.executable, str(script)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)  # the workers are busy with their 60-second units
+    sent = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and stdout.strip() == "interrupted", stderr
+    assert time.monotonic() - sent < 10, "the run waited for the units in flight"
+    assert "Traceback" not in stderr  # the workers leave the interrupt to the parent
