@@ -46,7 +46,32 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=module.__doc__)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
+    # Listed for --help and in "invalid choice"; `main` runs it before argparse
+    # ever sees it, since every argument after it is the compiler's.
+    sub.add_parser("cc", help=CC_HELP_LINE, add_help=False)
     return parser
+
+
+CC_HELP_LINE = "a drop-in C compiler that compiles coroutines to CPS (coroproj cc --help)"
+CC_USAGE = """\
+usage: coroproj cc [--backend cpc|ucontext|sigaltstack|thread] [--print-runtime-dir] COMPILER-ARGUMENTS...
+
+A drop-in C compiler: with the cpc backend, every C source it compiles is
+translated to continuation-passing style first, and links get the
+continuation runtime; with a stack backend it is the real compiler.
+
+coroproj's own options (first on the command line):
+  --backend NAME        cpc (default), ucontext, sigaltstack or thread
+  --print-runtime-dir   print where the runtime's C sources are, and exit
+  --help, -h            show this help (alone on the command line)
+
+Every other argument goes to the real compiler ($COROPROJ_REAL_CC, default cc)
+with gcc's meaning; `cc --help` shows that compiler's own options.
+
+example:
+  make CC="coroproj cc --backend cpc"
+  coroproj cc --backend cpc -O2 -Iinclude prog.c libqemuutil.a -lpthread -o prog
+"""
 
 
 def split_compiler_flags(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -63,8 +88,13 @@ def _compiler_driver(argv: list[str]) -> int:
     from coroproj.driver.cc import BACKENDS
     from coroproj.driver.cc import main as cc_main
 
+    if argv in (["--help"], ["-h"]):
+        print(CC_USAGE, end="")
+        return 0
     backend = "cpc"
-    if argv[:1] == ["--backend"] and len(argv) > 1:
+    if argv[:1] == ["--backend"]:
+        if len(argv) == 1 or argv[1].startswith("-"):
+            raise UserError(f"coroproj cc: --backend needs a value ({', '.join(BACKENDS)})")
         backend, argv = argv[1], argv[2:]
     elif argv and argv[0].startswith("--backend="):
         backend, argv = argv[0].split("=", 1)[1], argv[1:]

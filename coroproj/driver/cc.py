@@ -50,6 +50,9 @@ def run_cc(argv: list[str], backend: str) -> int:
     if backend != "cpc":
         return subprocess.run([*compiler, *argv]).returncode
     command = parse_gcc_command(argv)
+    if not command.sources and not any(_is_input_file(a) for a in command.arguments):
+        # No input at all (or only --version, -print-*...): the compiler's own answer.
+        return subprocess.run([*compiler, *argv]).returncode
     if not command.sources or command.mode == "preprocess":
         # Nothing to translate: objects, libraries, assembly, or plain -E.
         return subprocess.run([*compiler, *argv, *_runtime_link_inputs(command, compiler)]).returncode
@@ -85,6 +88,10 @@ def run_cc(argv: list[str], backend: str) -> int:
         if command.output:
             link += ["-o", command.output]
         return subprocess.run(link).returncode
+
+
+def _is_input_file(argument: str) -> bool:
+    return not argument.startswith("-") and Path(argument).suffix in (".o", ".a", ".so", ".lo", ".s", ".S")
 
 
 def _default_output(source: str, mode: str) -> str:

@@ -166,3 +166,19 @@ def test_cc_driver_keeps_the_order_of_inputs_when_it_compiles_and_links(tmp_path
         done = coroproj("cc", "--backend", "cpc", "-O1", *inputs, "-o", "prog", cwd=tmp_path, env=environment)
         assert done.returncode == 0, done.stderr
         assert subprocess.run([str(tmp_path / "prog")]).returncode == 0
+
+
+def test_cc_help_no_input_and_a_missing_backend_value() -> None:
+    helped = coroproj("cc", "--help")
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: coroproj cc [--backend")
+    assert "--print-runtime-dir" in helped.stdout and "`cc --help`" in helped.stdout
+    nothing = coroproj("cc", "--backend", "cpc")
+    assert nothing.returncode != 0 and "no input files" in nothing.stderr
+    assert "undefined reference" not in nothing.stderr
+    missing = coroproj("cc", "--backend")
+    assert missing.returncode == 2
+    expected = "coroproj cc: --backend needs a value (cpc, ucontext, sigaltstack, thread)"
+    assert missing.stderr.strip() == expected
+    listed = coroproj("--help")
+    assert " cc " in listed.stdout
