@@ -1,10 +1,10 @@
 """The annotated call graph around one function.
 
-  coroproj graph FUNCTION [--callers|--callees] [--depth N] [-o OUT.dot|OUT.svg] [PATH...]
+  coroproj graph FUNCTION [--callers|--callees] [--depth N] [-o OUT.dot|.svg|.png|.pdf] [PATH...]
 
 Boxes are (inferred) coroutine functions, ellipses native ones; the written
 annotations are in the labels; mismatches and forbidden calls are dashed red.
-SVG output needs Graphviz's ``dot``.
+SVG, PNG and PDF output need Graphviz's ``dot``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from coroproj.analysis.inference import Program
 from coroproj.commands.inputs import add_input_arguments, analysis_from_args
 from coroproj.errors import UserError
 from coroproj.report.dot import annotated_graph, to_dot
-from coroproj.util.files import write_text_atomically
+from coroproj.util.files import write_bytes_atomically, write_text_atomically
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     direction.add_argument("--callers", action="store_true", help="only what calls FUNCTION")
     direction.add_argument("--callees", action="store_true", help="only what FUNCTION calls")
     parser.add_argument("--depth", type=int, default=3, help="how many calls away (default 3)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write .dot or .svg (default: dot on stdout)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the format FILE's extension names: .dot, .svg, .png or .pdf "
+                             "(default: DOT on stdout)")
     parser.add_argument("--full-graph", action="store_true",
                         help="keep native functions defined elsewhere")
     add_input_arguments(parser, paths_help="C files (with -- FLAGS), or files/folders of the project")
@@ -64,14 +66,23 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     output = Path(args.output)
-    if output.suffix == ".svg":
-        dot = shutil.which("dot")
-        if dot is None:
-            raise UserError("coroproj graph: SVG output needs Graphviz's 'dot' (apt-get install graphviz)")
-        result = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise UserError(f"coroproj graph: dot failed: {result.stderr.strip()}")
-        write_text_atomically(output, result.stdout)
-    else:
+    suffix = output.suffix.lower()
+    if suffix in (".dot", ".gv"):
         write_text_atomically(output, text)
+        return 0
+    if suffix not in RENDERED_FORMATS:
+        raise UserError(f"coroproj graph: {output}: unknown graph format '{output.suffix or output.name}' "
+                        f"(use .dot, {', '.join(RENDERED_FORMATS)})")
+    dot = shutil.which("dot")
+    if dot is None:
+        raise UserError(f"coroproj graph: {suffix[1:].upper()} output needs Graphviz's 'dot' "
+                        "(apt-get install graphviz); .dot needs nothing")
+    result = subprocess.run([dot, f"-T{suffix[1:]}"], input=text.encode(), capture_output=True)
+    if result.returncode != 0:
+        raise UserError(f"coroproj graph: dot failed: {result.stderr.decode(errors='replace').strip()}")
+    write_bytes_atomically(output, result.stdout)
     return 0
+
+
+# Formats written through Graphviz's dot, by file extension.
+RENDERED_FORMATS = (".svg", ".png", ".pdf")

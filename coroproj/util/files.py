@@ -16,6 +16,11 @@ def write_text_atomically(path: Path, text: str, *, errors: str = "strict") -> N
     UTF-8, newlines as they are in ``text``; ``errors="surrogateescape"``
     writes back bytes that were read with it unchanged.
     """
+    write_bytes_atomically(path, text.encode("utf-8", errors=errors))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (permissions kept)."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     mode = None
@@ -23,8 +28,8 @@ def write_text_atomically(path: Path, text: str, *, errors: str = "strict") -> N
         mode = path.stat().st_mode & 0o7777
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", errors=errors, newline="") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if mode is not None:

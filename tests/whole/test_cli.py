@@ -150,6 +150,22 @@ def test_graph_around_a_function_as_svg(tmp_path: Path) -> None:
     assert '"b_step" -> "c_wait"' in dot and "a_top" not in dot
 
 
+def test_graph_writes_the_format_its_extension_names(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    unknown = run_coroproj("graph", "b_step", "-o", str(tmp_path / "b.jpg"), cwd=root)
+    assert unknown.returncode == 2 and "unknown graph format '.jpg'" in unknown.stderr
+    assert not (tmp_path / "b.jpg").exists()
+    dot = run_coroproj("graph", "b_step", "-o", str(tmp_path / "b.dot"), cwd=root)
+    assert dot.returncode == 0 and (tmp_path / "b.dot").read_text().startswith("digraph")
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz is not installed")
+    for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
+        out = tmp_path / f"b{suffix}"
+        result = run_coroproj("graph", "b_step", "-o", str(out), cwd=root)
+        assert result.returncode == 0, result.stderr
+        assert out.read_bytes().startswith(magic)
+
+
 def test_cxx_and_assembly_entries_are_skipped_with_one_note(tmp_path: Path) -> None:
     root = make_tree(tmp_path, CHAIN)
     entries = json.loads((root / "compile_commands.json").read_text())
