@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +161,21 @@ def project_request(args: argparse.Namespace) -> ProjectRequest | Inputs:
         database=args.compile_commands.resolve() if args.compile_commands else None,
         build_dir=args.build_dir.resolve() if args.build_dir else None,
     )
+    warning = outside_project_warning(prepared)
+    if warning:
+        print(warning, file=sys.stderr)
     return ProjectRequest(config, options, prepared, [p.resolve() for p in paths] or None)
+
+
+def outside_project_warning(prepared: PreparedProject) -> str | None:
+    """A warning when the database's units are not the project's (a copied tree, say)."""
+    root = prepared.config.root
+    outside = [job.file for job in prepared.jobs if not _under(str(job.file), [root])]
+    if not outside or len(outside) < len(prepared.jobs) / 2:
+        return None
+    where = os.path.commonpath([str(file) for file in outside])
+    return (f"coroproj: warning: {len(outside)} of {len(prepared.jobs)} units of {prepared.database} "
+            f"lie outside the project {root}: they point to {where}")
 
 
 def analyse_request(request: ProjectRequest, args: argparse.Namespace) -> Inputs:

@@ -223,3 +223,13 @@ def test_a_check_ends_with_one_summary_line_unless_quiet(tmp_path: Path) -> None
     result = run_coroproj("check", "--stats", cwd=clean)
     assert result.returncode == 0
     assert "│ findings " in result.stderr and "0 findings in" in result.stderr.splitlines()[-1]
+
+
+def test_a_database_pointing_outside_the_project_gets_a_warning(tmp_path: Path) -> None:
+    original = make_tree(tmp_path / "original", CHAIN)
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    result = run_coroproj("check", "-q", cwd=copy)
+    assert "Traceback" not in result.stderr
+    assert f"lie outside the project {copy}: they point to {original}" in result.stderr
+    assert "outside the project" not in run_coroproj("check", "-q", cwd=original).stderr
