@@ -88,8 +88,13 @@ class Program:
         self.functions: dict[str, Function] = {}
         self.graph = nx.MultiDiGraph()
         self.configured_roots = frozenset(roots)
+        # Linking a record again changes nothing; the summaries of units that
+        # include one header share that header's record objects (``parts``),
+        # so each object is linked once instead of once per includer.
+        self._linked: set[int] = set()
         for summary in summaries:
             self._add(summary)
+        del self._linked
         self.roots: dict[str, RootReason] = self._find_roots()
         self.next_hop: dict[str, tuple[str, Call | None]] = self._search_backwards()
 
@@ -102,16 +107,26 @@ class Program:
         return function
 
     def _add(self, summary: UnitSummary) -> None:
+        linked = self._linked
         for decl in summary.declarations:
+            if id(decl) in linked:
+                continue
+            linked.add(id(decl))
             function = self._function(decl.symbol, decl.name)
             bucket = function.definitions if decl.is_definition else function.prototypes
             if _first_at(function, "definition" if decl.is_definition else "prototype", decl):
                 bucket.append(decl)
         for taken in summary.address_taken:
+            if id(taken) in linked:
+                continue
+            linked.add(id(taken))
             function = self._function(taken.symbol, taken.name)
             if _first_at(function, "address", taken):
                 function.address_taken.append(taken)
         for call in summary.calls:
+            if id(call) in linked:
+                continue
+            linked.add(id(call))
             if call.indirect:
                 # One node per caller and pointer expression, as CoroCheck draws them.
                 node = f"{call.callee}@{call.caller}"
