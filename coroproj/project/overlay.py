@@ -200,7 +200,7 @@ class _ScanMemo:
         except OSError:
             return False
         entry = self.entries.get(header)
-        if isinstance(entry, list) and entry[:2] == [status.st_mtime_ns, status.st_size]:
+        if isinstance(entry, list) and len(entry) == 3 and entry[:2] == [status.st_mtime_ns, status.st_size]:
             return bool(entry[2])
         try:
             verdict = _needs_rewrite(Path(header).read_bytes(), pattern)

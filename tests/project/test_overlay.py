@@ -167,3 +167,17 @@ def test_overlay_directories_go_right_before_the_directory_they_shadow() -> None
         "-DX=1",
     ]
     assert include_directories(["-isystem", "/s", "-I/p/x/../include", "-D", "I"]) == ["/s", "/p/include"]
+
+
+def test_a_damaged_overlay_or_scan_memo_is_rebuilt(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    expected = _checks(_analyse(root))
+    overlay = root / ".coroproj" / "overlay"
+    for memo in overlay.glob("scan-*.json"):
+        memo.write_text('{"' + str(root / "include" / "qemu" / "osdep.h") + '": [1, 2]}')
+    for copy in overlay.rglob("osdep.h"):
+        copy.write_text("garbage\n")
+    assert _checks(_analyse(root)) == expected
+    for memo in overlay.glob("scan-*.json"):
+        memo.write_bytes(b"\x00not json")
+    assert _checks(_analyse(root)) == expected
