@@ -21,7 +21,7 @@ from coroproj.analysis.findings import Finding, Note, Step
 SUMMARY_FORMAT = 2
 
 
-@dataclass
+@dataclass(slots=True)
 class Declaration:
     """One declaration or the definition of a function, where it was written."""
 
@@ -39,7 +39,7 @@ class Declaration:
     asserted: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """A call edge from a defined function to a function or a pointer."""
 
@@ -55,7 +55,7 @@ class Call:
     context: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class AddressTaken:
     symbol: str
     name: str

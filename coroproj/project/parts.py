@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -90,7 +91,7 @@ class PartLoader:
             records: list[Any] = []
             for tag, content in layout[name]:
                 if tag == "own":
-                    records.extend(kind(**fields) for fields in content)
+                    records.extend(kind(**_interned(fields)) for fields in content)
                 elif tag == "part":
                     records.extend(self._part(content, kind))
                 else:
@@ -111,5 +112,10 @@ class PartLoader:
                 raise KeyError(key)
             # Records of a part are shared by every summary that includes it:
             # read-only from here on (``copy.deepcopy`` keeps the sharing).
-            part = self._parts[key] = [kind(**fields) for fields in data["records"]]
+            part = self._parts[key] = [kind(**_interned(fields)) for fields in data["records"]]
         return part
+
+
+def _interned(fields: dict[str, Any]) -> dict[str, Any]:
+    # File names and symbols repeat across thousands of records: one string each.
+    return {key: sys.intern(value) if type(value) is str else value for key, value in fields.items()}
