@@ -170,7 +170,9 @@ def _key(
     functions: tuple[str, ...] = ()
     if shape.annotated:
         functions = tuple(name for name, is_type in bindings if is_type and placer.names_function(name))
-    return (digest, first_file, bindings, functions)
+    # The annotation spellings decide what the parser marks: part of the key
+    # for a process that analyses under several configurations (tests, -j 1).
+    return (digest, parser.names, first_file, bindings, functions)
 
 
 def _parse_fresh(

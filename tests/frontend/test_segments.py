@@ -6,6 +6,7 @@ import pytest
 from pycparser import c_generator
 
 from coroproj.errors import SourceError
+from coroproj.frontend.annotations import AttributeNames
 from coroproj.frontend.segments import SegmentCache, split_segments
 from coroproj.frontend.unit import ParsedUnit, parse_unit_text
 
@@ -121,3 +122,16 @@ def test_the_budget_bounds_what_is_kept() -> None:
         _parse(text, f"{name}.c", cache)
         _parse(text, f"{name}.c", cache)
     assert cache.size <= 200
+
+
+def test_a_segment_parsed_under_other_annotation_names_is_parsed_again() -> None:
+    header = "void __attribute__((my_co)) waits(void);\n"
+    text = _unit("a.c", "int x;", "h.h", header)
+    cache = SegmentCache()
+    plain = parse_unit_text(text, "a.c", segments=cache)
+    plain_again = parse_unit_text(text, "a.c", segments=cache)
+    custom = parse_unit_text(text, "a.c", AttributeNames(coroutine=("my_co",)), segments=cache)
+    whole = parse_unit_text(text, "a.c", AttributeNames(coroutine=("my_co",)))
+    assert plain.ast is not custom.ast
+    _same(custom, whole)
+    _same(plain, plain_again)
