@@ -78,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
         plan = _predicted_fixpoint(inputs, root, args, plan)
         texts = edited_texts(plan.sources, plan.edits)
         _print_refusals(plan.refusals)
-        diff = unified_diff(plan.sources, texts, root)
+        # Paths relative to where the user is, when every edited file is below
+        # it: `git apply` and `patch -p1` then work from there.
+        here = Path.cwd().resolve()
+        below = all(Path(path).resolve().is_relative_to(here) for path in texts)
+        diff = unified_diff(plan.sources, texts, here if below else root)
         sys.stdout.write(diff)
         return 1 if diff or plan.refusals else 0
     if plan.edits and not args.yes:

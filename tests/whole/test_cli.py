@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -233,3 +234,16 @@ def test_a_database_pointing_outside_the_project_gets_a_warning(tmp_path: Path) 
     assert "Traceback" not in result.stderr
     assert f"lie outside the project {copy}: they point to {original}" in result.stderr
     assert "outside the project" not in run_coroproj("check", "-q", cwd=original).stderr
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="patch is not installed")
+def test_fix_diff_applies_from_where_it_was_run(tmp_path: Path) -> None:
+    root = make_tree(tmp_path, {f"src/{name}": text for name, text in CHAIN.items()})
+    for where in (root, root / "src"):
+        result = run_coroproj("fix", "--diff", cwd=where)
+        assert result.returncode == 1 and result.stdout.startswith("--- a/"), result.stderr
+        patch = tmp_path / "fix.patch"
+        patch.write_text(result.stdout)
+        dry_run = ["patch", "-p1", "--dry-run", "-i", str(patch)]
+        check = subprocess.run(dry_run, cwd=where, capture_output=True, text=True)
+        assert check.returncode == 0, (where, check.stdout, check.stderr)
