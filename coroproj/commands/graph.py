@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
+
 from coroproj.analysis.inference import Program
 from coroproj.commands.inputs import add_input_arguments, analysis_from_args
 from coroproj.errors import UserError
@@ -27,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     direction = parser.add_mutually_exclusive_group()
     direction.add_argument("--callers", action="store_true", help="only what calls FUNCTION")
     direction.add_argument("--callees", action="store_true", help="only what FUNCTION calls")
-    parser.add_argument("--depth", type=int, default=3, help="how many calls away (default 3)")
+    parser.add_argument("--depth", type=int, default=2, help="how many calls away (default 2)")
+    parser.add_argument("--all", action="store_true",
+                        help="also draw test functions and system-header inlines (folded by default)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the format FILE's extension names: .dot, .svg, .png or .pdf "
                              "(default: DOT on stdout)")
@@ -59,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"coroproj graph: no function named '{args.function}' in the analysed code")
     both = not (args.callers or args.callees)
     keep = neighbourhood(program, start, args.depth, args.callers or both, args.callees or both)
+    folded = set() if args.all else {s for s in keep - set(start) if _incidental(program, s)}
     macros = {kind.value: macro for kind, macro in options.names.macro.items()}
-    graph = annotated_graph(program, analysis.findings, macros, full=args.full_graph, only=keep)
+    graph = annotated_graph(program, analysis.findings, macros, full=args.full_graph, only=keep - folded)
+    _highlight(graph, start)
+    _fold(graph, program, folded)
     text = to_dot(graph, name=args.function)
     if not args.output:
         sys.stdout.write(text)
@@ -82,6 +89,47 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"coroproj graph: dot failed: {result.stderr.decode(errors='replace').strip()}")
     write_bytes_atomically(output, result.stdout)
     return 0
+
+
+def _incidental(program: Program, symbol: str) -> bool:
+    """Test functions and system headers' inline functions: folded unless --all."""
+    function = program.functions[symbol]
+    where = function.location
+    if where is None or function.indirect:
+        return False
+    path = Path(where.file)
+    if path.is_relative_to(Path.cwd()):
+        path = path.relative_to(Path.cwd())  # a project that itself lives under tests/ stays drawn
+    return function.name.startswith("test_") or "tests" in path.parts or where.file.startswith("/usr/")
+
+
+def _highlight(graph: nx.MultiDiGraph, start: list[str]) -> None:
+    """The function asked about stands out: bold, filled, drawn first."""
+    for symbol in start:
+        if symbol in graph:
+            attributes = graph.nodes[symbol]
+            style = attributes.get("style")
+            attributes.update(style=f"{style},filled,bold" if style else "filled,bold",
+                              fillcolor="lightyellow", penwidth="2")
+
+
+def _fold(graph: nx.MultiDiGraph, program: Program, folded: set[str]) -> None:
+    """One "N more" node stands for the folded functions next to the drawn ones."""
+    if not folded:
+        return
+    more = f"{len(folded)} more"
+    graph.add_node(more, label=f"{len(folded)} more\n(tests, system inlines: --all)",
+                   shape="note", color="grey", fontcolor="grey")
+    linked: set[tuple[str, str]] = set()
+    for symbol in list(graph.nodes):
+        if symbol == more:
+            continue
+        if any(callee in folded for callee in program.graph.successors(symbol)):
+            linked.add((symbol, more))
+        if any(caller in folded for caller in program.graph.predecessors(symbol)):
+            linked.add((more, symbol))
+    for caller, callee in sorted(linked):
+        graph.add_edge(caller, callee, color="grey", style="dotted")
 
 
 # Formats written through Graphviz's dot, by file extension.

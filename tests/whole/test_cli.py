@@ -247,3 +247,17 @@ def test_fix_diff_applies_from_where_it_was_run(tmp_path: Path) -> None:
         dry_run = ["patch", "-p1", "--dry-run", "-i", str(patch)]
         check = subprocess.run(dry_run, cwd=where, capture_output=True, text=True)
         assert check.returncode == 0, (where, check.stdout, check.stderr)
+
+
+def test_default_graph_highlights_the_function_and_folds_tests(tmp_path: Path) -> None:
+    files = {
+        **CHAIN,
+        "tests/t.c": '#include "../b.h"\nvoid test_b(void) { b_step(); }\nvoid test_b2(void) { b_step(); }\n',
+    }
+    root = make_tree(tmp_path, files)
+    dot = run_coroproj("graph", "b_step", "-q", cwd=root).stdout
+    [b_step] = [line for line in dot.splitlines() if line.startswith('  "b_step" [')]
+    assert 'fillcolor="lightyellow"' in b_step and 'style="dashed,filled,bold"' in b_step  # missing: dashed
+    assert "test_b" not in dot and '"2 more"' in dot and '"2 more" -> "b_step"' in dot
+    everything = run_coroproj("graph", "b_step", "-q", "--all", cwd=root).stdout
+    assert '"test_b" -> "b_step"' in everything and "more" not in everything
