@@ -130,19 +130,18 @@ def parse_in_segments(
         digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
         shape = cache.shape(digest, piece)
         key = _key(digest, shape, parser, placer, filename if start == 0 else "")
-        reused = cache.get(key) if key is not None else None
+        # A segment never parsed alone (its shape unknown) cannot be cached yet.
+        reused = cache.get(key) if shape.annotated is not None else None
         if reused is not None:
             _replay(reused, parser, placer, externals)
             index += 1
             continue
-        key = _key(digest, shape, parser, placer, filename if start == 0 else "", force=True)
         parsed, used = _parse_fresh(parser, placer, text, segments, index, filename)
         if used == 1:
             cache.learn_annotated(digest, bool(parsed.annotated))
-            if parsed.annotated and not shape.annotated:
-                # Its key needs the typedefs' function-ness, taken before placement.
-                key = None
-            if key is not None:
+            # An annotated segment's key holds its typedefs' function-ness, which
+            # the key above only has once the segment is known to be annotated.
+            if shape.annotated or not parsed.annotated:
                 cache.put(key, parsed)
         externals.extend(parsed.items)
         index += used
@@ -155,16 +154,8 @@ def _key(
     parser: GnuCParser,
     placer: Placer,
     first_file: str,
-    *,
-    force: bool = False,
-) -> tuple[object, ...] | None:
-    """The cache key of a segment entered in the parser's current state.
-
-    None when the segment's shape is not known yet (never parsed alone), so
-    it cannot be in the cache; ``force`` computes it anyway.
-    """
-    if shape.annotated is None and not force:
-        return None
+) -> tuple[object, ...]:
+    """The cache key of a segment entered in the parser's current state."""
     scope = parser.file_scope()
     bindings = tuple((name, scope[name]) for name in shape.identifiers if name in scope)
     functions: tuple[str, ...] = ()

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from coroproj.frontend.annotations import AttributeNames
+from coroproj.util.files import write_bytes_atomically
 
 OVERLAY_DIR = "overlay"
 HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".inc")
@@ -213,7 +214,7 @@ class _ScanMemo:
     def save(self) -> None:
         if self.changed:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _write_tree_file(self.path, json.dumps(self.entries).encode())
+            write_bytes_atomically(self.path, json.dumps(self.entries).encode())
 
 
 def _defining_headers(
@@ -325,17 +326,6 @@ def _opens_comment(body: bytes) -> bool:
     return b"/*" in text
 
 
-def _write_tree_file(path: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_tree(tree: Path, wanted: dict[Path, bytes]) -> None:
     """Make ``tree`` hold exactly ``wanted``, rewriting only what changed."""
     for path, content in wanted.items():
@@ -345,7 +335,7 @@ def _write_tree(tree: Path, wanted: dict[Path, bytes]) -> None:
         except OSError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_tree_file(path, content)
+        write_bytes_atomically(path, content)
     if not tree.is_dir():
         return
     for directory, _subdirs, files in os.walk(tree, topdown=False):
