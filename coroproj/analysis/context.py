@@ -31,7 +31,7 @@ separate from the summariser's main walk for that reason.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Container
 from dataclasses import dataclass, field
 
 from pycparser import c_ast
@@ -67,10 +67,10 @@ def context_of(values: Values) -> str:
 
 
 def analyse_contexts(
-    body: c_ast.Compound, predicates: Collection[str], noreturn: Collection[str]
+    body: c_ast.Compound, predicates: Collection[str], noreturn: Container[str]
 ) -> ContextFacts:
     """The context facts of one function body (see the module docstring)."""
-    regions = _Regions(frozenset(predicates), frozenset(noreturn))
+    regions = _Regions(frozenset(predicates), noreturn)
     # Iterate until what flows into every label is stable: the sets only grow
     # and have at most two members, so this ends after a few passes.
     while True:
@@ -87,7 +87,7 @@ def analyse_contexts(
 
 
 class _Regions:
-    def __init__(self, predicates: frozenset[str], noreturn: frozenset[str]) -> None:
+    def __init__(self, predicates: frozenset[str], noreturn: Container[str]) -> None:
         self.predicates = predicates
         self.noreturn = noreturn
         self.labels: dict[str, Values] = {}

@@ -94,6 +94,7 @@ def summarize_text(
         preprocessed_text=text,
         names=options.names,
         hybrid_predicates=options.hybrid_predicates,
+        segments=parsed.segments,
     )
     summary.local_findings.extend(_misplaced_annotations(parsed, options.names))
     return summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pycparser import c_ast
@@ -25,7 +26,8 @@ from coroproj.analysis.summary import (
     UnitSummary,
 )
 from coroproj.frontend.annotations import AttributeNames, Kind, kinds_of
-from coroproj.frontend.typing import ScopedWalker, TypeEnv, TypeNode
+from coroproj.frontend.segments import SegmentGroup
+from coroproj.frontend.typing import ScopedWalker, ScopeLog, TypeEnv, TypeNode
 
 DEFAULT_HYBRID_PREDICATES = ("qemu_in_coroutine",)
 
@@ -49,12 +51,23 @@ def summarize(
     preprocessed_text: str = "",
     names: AttributeNames | None = None,
     hybrid_predicates: Sequence[str] = DEFAULT_HYBRID_PREDICATES,
+    segments: list[SegmentGroup] | None = None,
 ) -> UnitSummary:
-    """Summarise one parsed unit (``ast`` from the front-end)."""
+    """Summarise one parsed unit (``ast`` from the front-end).
+
+    ``segments``: the grouping of ``ast.ext`` by the header segments it was
+    parsed from (``ParsedUnit.segments``); each group's records are then
+    kept with its shared parse and reused by the next unit that walks the
+    same nodes in a file scope that agrees on everything they looked up.
+    """
     names = names or AttributeNames()
     summary = UnitSummary(unit=unit, main_file=main_file)
     linkage = _Linkage.collect(ast)
-    _Summarizer(summary, linkage, names, tuple(hybrid_predicates)).visit(ast)
+    summarizer = _Summarizer(summary, linkage, names, tuple(hybrid_predicates))
+    if segments is None:
+        summarizer.visit(ast)
+    else:
+        summarizer.walk_segments(ast.ext, segments)
     summary.included_files = included_files(preprocessed_text, main_file)
     summary.suppressions = list(find_suppressions(summary.included_files))
     return summary
@@ -64,7 +77,9 @@ class _Linkage:
     """Per-name facts gathered before the walk: linkage and written annotations.
 
     C merges all declarations of a function into one composite type, so the
-    annotation a function "has" is the union over its declarations.
+    annotation a function "has" is the union over its declarations.  These
+    facts come from the whole unit, so what a memoised stretch of the walk
+    asked of them is logged in ``reads`` (see ``_Summarizer.walk_segments``).
     """
 
     def __init__(self) -> None:
@@ -73,6 +88,7 @@ class _Linkage:
         self.kinds: dict[str, set[Kind]] = {}
         self.definition: dict[str, c_ast.Node] = {}
         self._seen: set[str] = set()
+        self.reads: dict[tuple[str, str], object] | None = None
 
     @classmethod
     def collect(cls, ast: c_ast.FileAST) -> _Linkage:
@@ -95,13 +111,74 @@ class _Linkage:
         if is_definition:
             self.definition[name] = decl
 
+    # -- the facts the walk asks for ------------------------------------------
     def symbol(self, name: str, main_file: str) -> str:
-        if name not in self.static:
-            return name
-        definition = self.definition.get(name)
-        if definition is not None and definition.coord is not None:
-            return f"{name}@{definition.coord.file}:{definition.coord.line}"
-        return f"{name}@{main_file}"
+        return self._logged("symbol", name, main_file)  # type: ignore[return-value]
+
+    def is_static(self, name: str, main_file: str) -> bool:
+        return self._logged("static", name, main_file)  # type: ignore[return-value]
+
+    def annotated(self, name: str, main_file: str) -> frozenset[Kind]:
+        return self._logged("kinds", name, main_file)  # type: ignore[return-value]
+
+    def is_noreturn(self, name: str, main_file: str) -> bool:
+        return self._logged("noreturn", name, main_file)  # type: ignore[return-value]
+
+    def main_file(self, main_file: str) -> str:
+        return self._logged("main_file", "", main_file)  # type: ignore[return-value]
+
+    def agrees_with(self, reads: dict[tuple[str, str], object], main_file: str) -> bool:
+        """Whether every fact in ``reads`` still holds in this unit."""
+        return all(self._fact(what, name, main_file) == value for (what, name), value in reads.items())
+
+    def _logged(self, what: str, name: str, main_file: str) -> object:
+        value = self._fact(what, name, main_file)
+        if self.reads is not None:
+            self.reads[(what, name)] = value
+        return value
+
+    def _fact(self, what: str, name: str, main_file: str) -> object:
+        if what == "symbol":
+            if name not in self.static:
+                return name
+            definition = self.definition.get(name)
+            if definition is not None and definition.coord is not None:
+                return f"{name}@{definition.coord.file}:{definition.coord.line}"
+            return f"{name}@{main_file}"
+        if what == "static":
+            return name in self.static
+        if what == "kinds":
+            return frozenset(self.kinds.get(name, ()))
+        if what == "noreturn":
+            return name in self.noreturn
+        return main_file
+
+
+class _NoreturnNames:
+    """``name in`` the unit's noreturn functions, asked through the linkage log."""
+
+    def __init__(self, linkage: _Linkage, main_file: str) -> None:
+        self.linkage, self.main_file = linkage, main_file
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.linkage.is_noreturn(name, self.main_file)
+
+
+@dataclass
+class _WalkedSegment:
+    """What walking one segment's declarations produced, and what it depended on."""
+
+    scope: ScopeLog
+    linkage: dict[tuple[str, str], object]
+    declarations: list[Declaration]
+    calls: list[Call]
+    address_taken: list[AddressTaken]
+    local_findings: list[Finding]
+
+
+# Walks kept per segment: a header is entered in only a few distinct file
+# scopes across a project (its configurations).
+_VARIANTS_PER_SEGMENT = 4
 
 
 class _Summarizer(ScopedWalker):
@@ -122,6 +199,48 @@ class _Summarizer(ScopedWalker):
         # predicate: only then does the context-guard pass run on it.
         self.function_calls: list[tuple[int, Call]] = []
         self.predicate_seen = False
+
+    # -- segments -----------------------------------------------------------
+    def walk_segments(self, externals: list[c_ast.Node], groups: list[SegmentGroup]) -> None:
+        position = 0
+        for count, annex in groups:
+            items = externals[position : position + count]
+            position += count
+            if annex is None:
+                for item in items:
+                    self.visit(item)
+            else:
+                self._walk_memoised(items, annex)
+
+    def _walk_memoised(self, items: list[c_ast.Node], annex: dict[object, object]) -> None:
+        summary, main_file = self.summary, self.summary.main_file
+        walks: list[_WalkedSegment] = annex.setdefault(  # type: ignore[assignment]
+            ("summarize", self.names, self.hybrid_predicates), []
+        )
+        for walked in walks:
+            if self.env.agrees_with(walked.scope) and self.linkage.agrees_with(walked.linkage, main_file):
+                self.env.replay(walked.scope)
+                summary.declarations.extend(walked.declarations)
+                summary.calls.extend(walked.calls)
+                summary.address_taken.extend(walked.address_taken)
+                summary.local_findings.extend(walked.local_findings)
+                return
+        lists = (summary.declarations, summary.calls, summary.address_taken, summary.local_findings)
+        before = [len(records) for records in lists]
+        self.env.start_log()
+        self.linkage.reads = {}
+        try:
+            for item in items:
+                self.visit(item)
+        finally:
+            scope, reads = self.env.stop_log(), self.linkage.reads
+            self.linkage.reads = None
+        walks.append(_WalkedSegment(scope, reads, *(r[n:] for r, n in zip(lists, before, strict=True))))
+        del walks[:-_VARIANTS_PER_SEGMENT]
+
+    def _fallback_file(self) -> str:
+        """The file of a node without coordinates (a node the front end made)."""
+        return self.linkage.main_file(self.summary.main_file)
 
     # -- declarations -----------------------------------------------------
     def visit_Decl(self, node: c_ast.Decl) -> None:
@@ -145,7 +264,8 @@ class _Summarizer(ScopedWalker):
         self.caller, self.function_calls, self.predicate_seen = outer
 
     def _apply_context_guards(self, node: c_ast.FuncDef, declaration: Declaration) -> None:
-        facts = analyse_contexts(node.body, self.hybrid_predicates, self.linkage.noreturn)
+        noreturn = _NoreturnNames(self.linkage, self.summary.main_file)
+        facts = analyse_contexts(node.body, self.hybrid_predicates, noreturn)
         for node_id, call in self.function_calls:
             call.context = facts.call_context.get(node_id, "")
         declaration.asserted = facts.asserted
@@ -157,12 +277,12 @@ class _Summarizer(ScopedWalker):
         declaration = Declaration(
             name=decl.name,
             symbol=symbol,
-            file=coord.file if coord else self.summary.main_file,
+            file=coord.file if coord else self._fallback_file(),
             line=coord.line if coord else 0,
             column=(coord.column or 0) if coord else 0,
             kinds=sorted(k.value for k in kinds_of(decl.type)),
             is_definition=is_definition,
-            is_static=decl.name in self.linkage.static,
+            is_static=self.linkage.is_static(decl.name, self.summary.main_file),
         )
         self.summary.declarations.append(declaration)
         return declaration
@@ -189,7 +309,7 @@ class _Summarizer(ScopedWalker):
                 AddressTaken(
                     symbol=self._symbol_of(node.name),
                     name=node.name,
-                    file=coord.file if coord else self.summary.main_file,
+                    file=coord.file if coord else self._fallback_file(),
                     line=coord.line if coord else 0,
                     column=(coord.column or 0) if coord else 0,
                 )
@@ -251,7 +371,7 @@ class _Summarizer(ScopedWalker):
 
     def _record_call(self, node: c_ast.FuncCall, callee: c_ast.Node, direct: str | None) -> Call:
         coord = node.coord
-        file = coord.file if coord else self.summary.main_file
+        file = coord.file if coord else self._fallback_file()
         line = coord.line if coord else 0
         column = (coord.column or 0) if coord else 0
         assert self.caller is not None
@@ -282,7 +402,7 @@ class _Summarizer(ScopedWalker):
         if isinstance(target, c_ast.ID):
             symbol = self.env.lookup(target.name)
             if symbol is not None and symbol.is_function:
-                return Kind.COROUTINE in self.linkage.kinds.get(target.name, set()) or (
+                return Kind.COROUTINE in self.linkage.annotated(target.name, self.summary.main_file) or (
                     Kind.COROUTINE in (self.env.kinds(symbol.type) or ())
                 )
         kinds = self.env.kinds(self.env.type_of(expr))
@@ -389,7 +509,7 @@ class _Summarizer(ScopedWalker):
         finding = Finding(
             check=check,
             severity=CHECKS[check],
-            file=coord.file if coord else self.summary.main_file,
+            file=coord.file if coord else self._fallback_file(),
             line=coord.line if coord else 0,
             column=(coord.column or 0) if coord else 0,
             function=function,

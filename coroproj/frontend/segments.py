@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
@@ -63,6 +63,14 @@ class _Parsed:
     extra: list[ExtraAnnotation]
     misplaced: list[MisplacedAnnotation]
     size: int
+    # Where later passes keep what they derived from these very nodes
+    # (``summarize`` its records), so that it is dropped with them.
+    annex: dict[object, object] = field(default_factory=dict)
+
+
+# One group of a unit's external declarations: how many came from one
+# segment, and that segment's annex (None if its parse is not kept).
+SegmentGroup = tuple[int, "dict[object, object] | None"]
 
 
 class SegmentCache:
@@ -96,14 +104,16 @@ class SegmentCache:
         self._parsed.move_to_end(key)
         return parsed
 
-    def put(self, key: tuple[object, ...], parsed: _Parsed) -> None:
+    def put(self, key: tuple[object, ...], parsed: _Parsed) -> bool:
+        """Keep ``parsed`` (unless it alone exceeds the budget); whether it was kept."""
         if parsed.size > self.budget:
-            return
+            return False
         self._parsed[key] = parsed
         self.size += parsed.size
         while self.size > self.budget:
             _, dropped = self._parsed.popitem(last=False)
             self.size -= dropped.size
+        return key in self._parsed
 
 
 def split_segments(text: str) -> list[tuple[int, int]]:
@@ -114,12 +124,19 @@ def split_segments(text: str) -> list[tuple[int, int]]:
 
 
 def parse_in_segments(
-    parser: GnuCParser, placer: Placer, text: str, filename: str, cache: SegmentCache
+    parser: GnuCParser,
+    placer: Placer,
+    text: str,
+    filename: str,
+    cache: SegmentCache,
+    groups: list[SegmentGroup] | None = None,
 ) -> list[c_ast.Node]:
     """Parse a whole unit, reusing cached segments; places annotations as it goes.
 
+    ``groups``, if given, receives the externals' grouping by segment.
     Raises what ``GnuCParser`` raises, at the same place a whole-text parse would.
     """
+    groups = [] if groups is None else groups
     parser.begin_unit()
     segments = split_segments(text)
     externals: list[c_ast.Node] = []
@@ -134,15 +151,18 @@ def parse_in_segments(
         reused = cache.get(key) if shape.annotated is not None else None
         if reused is not None:
             _replay(reused, parser, placer, externals)
+            groups.append((len(reused.items), reused.annex))
             index += 1
             continue
         parsed, used = _parse_fresh(parser, placer, text, segments, index, filename)
+        kept = False
         if used == 1:
             cache.learn_annotated(digest, bool(parsed.annotated))
             # An annotated segment's key holds its typedefs' function-ness, which
             # the key above only has once the segment is known to be annotated.
             if shape.annotated or not parsed.annotated:
-                cache.put(key, parsed)
+                kept = cache.put(key, parsed)
+        groups.append((len(parsed.items), parsed.annex if kept else None))
         externals.extend(parsed.items)
         index += used
     return externals

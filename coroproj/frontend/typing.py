@@ -46,13 +46,51 @@ class Symbol:
         return "static" in self.storage
 
 
+class _FileScope(dict):  # type: ignore[type-arg]
+    """A file-scope table that can log what a stretch of the walk read and wrote.
+
+    A read is logged only if the stretch had not written that name first:
+    what it wrote itself it will write again when replayed.
+    """
+
+    __slots__ = ("reads", "writes")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: dict[str, object] | None = None
+        self.writes: dict[str, object] = {}
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        value = dict.get(self, key, default)
+        reads = self.reads
+        if reads is not None and key not in self.writes and key not in reads:
+            reads[key] = value
+        return value
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if self.reads is not None:
+            self.writes[key] = value
+        dict.__setitem__(self, key, value)
+
+
+@dataclass
+class ScopeLog:
+    """What a stretch of top-level declarations read from and wrote to file scope.
+
+    One pair of dicts per table (ordinary identifiers, typedef names, tags).
+    """
+
+    reads: tuple[dict[str, object], ...]
+    writes: tuple[dict[str, object], ...]
+
+
 class TypeEnv:
     """Scoped symbol tables of one translation unit."""
 
     def __init__(self) -> None:
-        self._ordinary: list[dict[str, Symbol]] = [{}]
-        self._typedefs: list[dict[str, TypeNode]] = [{}]
-        self._tags: list[dict[str, c_ast.Node]] = [{}]
+        self._ordinary: list[dict[str, Symbol]] = [_FileScope()]
+        self._typedefs: list[dict[str, TypeNode]] = [_FileScope()]
+        self._tags: list[dict[str, c_ast.Node]] = [_FileScope()]
         self._annotated_copies: dict[tuple[c_ast.FuncDecl, frozenset[Kind]], c_ast.FuncDecl] = {}
 
     # -- scopes ---------------------------------------------------------
@@ -69,6 +107,37 @@ class TypeEnv:
     @property
     def at_file_scope(self) -> bool:
         return len(self._ordinary) == 1
+
+    # -- logging file scope, to replay a stretch of declarations elsewhere --
+    def _file_scopes(self) -> tuple[_FileScope, ...]:
+        return (self._ordinary[0], self._typedefs[0], self._tags[0])  # type: ignore[return-value]
+
+    def start_log(self) -> None:
+        """Log file-scope reads and writes from now on (at file scope only)."""
+        for table in self._file_scopes():
+            table.reads, table.writes = {}, {}
+
+    def stop_log(self) -> ScopeLog:
+        tables = self._file_scopes()
+        log = ScopeLog(tuple(t.reads or {} for t in tables), tuple(t.writes for t in tables))
+        for table in tables:
+            table.reads, table.writes = None, {}
+        return log
+
+    def agrees_with(self, log: ScopeLog) -> bool:
+        """Whether every file-scope read in ``log`` would read the same thing now."""
+        for table, reads in zip(self._file_scopes(), log.reads, strict=True):
+            for key, value in reads.items():
+                current = dict.get(table, key)
+                # AST nodes compare by identity, symbols by their fields.
+                if current is not value and current != value:
+                    return False
+        return True
+
+    def replay(self, log: ScopeLog) -> None:
+        """Make the writes of ``log`` (checked with ``agrees_with`` first)."""
+        for table, writes in zip(self._file_scopes(), log.writes, strict=True):
+            dict.update(table, writes)
 
     # -- declarations ---------------------------------------------------
     def declare(self, decl: c_ast.Decl) -> None:

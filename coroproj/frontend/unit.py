@@ -27,7 +27,7 @@ from coroproj.frontend.placement import (
     place_annotations,
 )
 from coroproj.frontend.preprocess import preprocess, read_source_line
-from coroproj.frontend.segments import SegmentCache, parse_in_segments
+from coroproj.frontend.segments import SegmentCache, SegmentGroup, parse_in_segments
 
 # Recursive descent needs roughly a dozen Python frames per nesting level
 # of C; this lets real code nest deeply while absurd input still ends in a
@@ -54,6 +54,8 @@ class ParsedUnit:
     text: str
     extra_annotations: list[ExtraAnnotation] = field(default_factory=list)
     misplaced_annotations: list[MisplacedAnnotation] = field(default_factory=list)
+    # With a segment cache: the externals grouped by the segment they came from.
+    segments: list[SegmentGroup] | None = None
 
 
 @contextmanager
@@ -94,6 +96,7 @@ def parse_unit_text(
     so only callers that never modify it may pass a cache.
     """
     parser = GnuCParser(names)
+    groups: list[SegmentGroup] | None = None
     previous_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
@@ -103,7 +106,8 @@ def parse_unit_text(
                 report = place_annotations(ast, parser.annotated_externals)
             else:
                 placer = Placer()
-                ast = c_ast.FileAST(parse_in_segments(parser, placer, text, filename, segments))
+                groups = []
+                ast = c_ast.FileAST(parse_in_segments(parser, placer, text, filename, segments, groups))
                 report = placer.report
     except GnuParseError as error:
         raise _source_error(error.coord, error.message, error.filename, cwd) from None
@@ -126,6 +130,7 @@ def parse_unit_text(
         text=text,
         extra_annotations=report.extra_annotations,
         misplaced_annotations=report.misplaced_annotations,
+        segments=groups,
     )
 
 
