@@ -3,12 +3,14 @@
 For every C source on the command line: preprocess it with the given flags
 (plus ``-D__COROPROJ__``, so the annotation macros become attributes),
 translate it, and compile the translated text with the real compiler and
-the same flags.  When the command links, the continuation runtime is
-compiled once (cached next to this package's sources would need write
-access, so it goes to a per-user cache keyed by the compiler and flags) and
-added to the link.  Everything else (objects, archives, libraries,
-assembly) passes through untouched, so ``make CC="coroproj cc --backend
-cpc"`` and SCons's ``CC`` work unchanged.  The runtime's own sources (in
+the same flags (but for those only preprocessing or linking reads).  The
+files it writes are named as gcc names them (``coroproj cc`` in the README).
+When the command links, the continuation runtime is compiled once (cached
+next to this package's sources would need write access, so it goes to a
+per-user cache keyed by the compiler and flags) and added to the link.
+Everything else (objects, archives, libraries, assembly) passes through
+untouched, in its place, so ``make CC="coroproj cc --backend cpc"`` and
+SCons's ``CC`` work unchanged.  The runtime's own sources (in
 ``--print-runtime-dir``) are compiled untranslated.
 
 With any other backend the driver just runs the real compiler: the stack
@@ -61,7 +63,7 @@ def run_cc(argv: list[str], backend: str) -> int:
     if not command.sources or command.mode == "preprocess":
         # Nothing to translate: objects, libraries, assembly, or plain -E / -M.
         return subprocess.run([*compiler, *argv, *_runtime_link_inputs(command, compiler)]).returncode
-    if command.output and command.compile_only and len(command.sources) + has_inputs > 1:
+    if command.output and command.compile_only and len(command.sources) + int(has_inputs) > 1:
         # gcc refuses -o with -c or -S and several inputs: its own words and status.
         return subprocess.run([*compiler, *argv]).returncode
     status = 0
