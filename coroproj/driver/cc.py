@@ -3,12 +3,14 @@
 For every C source on the command line: preprocess it with the given flags
 (plus ``-D__COROPROJ__``, so the annotation macros become attributes),
 translate it, and compile the translated text with the real compiler and
-the same flags.  When the command links, the continuation runtime is
-compiled once (cached next to this package's sources would need write
-access, so it goes to a per-user cache keyed by the compiler and flags) and
-added to the link.  Everything else (objects, archives, libraries,
-assembly) passes through untouched, so ``make CC="coroproj cc --backend
-cpc"`` and SCons's ``CC`` work unchanged.  The runtime's own sources (in
+the same flags (but for those only preprocessing or linking reads).  The
+files it writes are named as gcc names them (``coroproj cc`` in the README).
+When the command links, the continuation runtime is compiled once (cached
+next to this package's sources would need write access, so it goes to a
+per-user cache keyed by the compiler and flags) and added to the link.
+Everything else (objects, archives, libraries, assembly) passes through
+untouched, in its place, so ``make CC="coroproj cc --backend cpc"`` and
+SCons's ``CC`` work unchanged.  The runtime's own sources (in
 ``--print-runtime-dir``) are compiled untranslated.
 
 With any other backend the driver just runs the real compiler: the stack
@@ -25,8 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from coroproj.driver.gcc_args import GccCommand, parse_gcc_command
-from coroproj.errors import SourceError, UserError
+from coroproj.driver.gcc_args import GccCommand, expand_response_files, parse_gcc_command
+from coroproj.errors import SourceError, SourceSpot, UserError
+from coroproj.util.files import write_text_atomically
 
 BACKENDS = ("cpc", "ucontext", "sigaltstack", "thread")
 RUNTIME_DEFAULT_OPTIMIZATION = "-O2"
@@ -49,77 +52,99 @@ def run_cc(argv: list[str], backend: str) -> int:
     compiler = real_compiler()
     if backend != "cpc":
         return subprocess.run([*compiler, *argv]).returncode
+    # gcc reads its @file arguments before anything else: so must we, or the
+    # sources written in one would go to the compiler untranslated.
+    argv = expand_response_files(argv)
     command = parse_gcc_command(argv)
-    if not command.sources and not any(_is_input_file(a) for a in command.arguments):
-        # No input at all (or only --version, -print-*...): the compiler's own answer.
+    has_inputs = any(isinstance(item, str) for item in command.ordered)
+    if not command.sources and not has_inputs:
+        # No input at all (--version, -v, -print-*...): the compiler's own answer.
         return subprocess.run([*compiler, *argv]).returncode
     if not command.sources or command.mode == "preprocess":
-        # Nothing to translate: objects, libraries, assembly, or plain -E.
+        # Nothing to translate: objects, libraries, assembly, or plain -E / -M.
         return subprocess.run([*compiler, *argv, *_runtime_link_inputs(command, compiler)]).returncode
-    if command.output and len(command.sources) > 1 and command.compile_only:
-        raise UserError("coroproj cc: cannot use -o with -c or -S and several source files")
+    if command.output and command.compile_only and len(command.sources) + int(has_inputs) > 1:
+        # gcc refuses -o with -c or -S and several inputs: its own words and status.
+        return subprocess.run([*compiler, *argv]).returncode
+    status = 0
+    if command.compile_only and has_inputs:
+        # Assembly and other languages beside the C sources: gcc compiles them itself.
+        status = subprocess.run([*compiler, *command.arguments]).returncode
     with tempfile.TemporaryDirectory(prefix="coroproj-cc-") as scratch:
         objects: list[str] = []
-        for source in command.sources:
-            # The runtime's own C (coroutine-cpc.c) is the native side of the
-            # calling convention: compiled as is, never translated.
-            is_runtime = Path(source).resolve().parent == runtime_dir()
-            if command.compile_only:
-                output = command.output or _default_output(source, command.mode)
-                target = output
-            else:
-                output = str(Path(scratch) / (Path(source).stem + f".{len(objects)}.o"))
-                target = Path(source).stem + ".o"
-            translated = (
-                Path(source) if is_runtime else _translate(source, command, compiler, Path(scratch), target)
-            )
-            mode_flag = "-S" if command.mode == "assemble" else "-c"
-            compile_args = [a for a in command.compile_arguments() if a not in ("-c", "-S")]
-            status = subprocess.run(
-                [*compiler, *compile_args, "-I", str(runtime_dir()), mode_flag,
-                 "-x", "c", str(translated), "-x", "none", "-o", output]
-            ).returncode
-            if status != 0:
-                return status
-            objects.append(output)
-        if command.compile_only:
-            return 0
+        for index, source in enumerate(command.sources):
+            output = _object_for(command, source, index, Path(scratch))
+            objects.append(output or "")
+            try:
+                translated = _translation_of(source, command, compiler, Path(scratch))
+            except SourceError as error:
+                # One line per unit the translator rejects, then on to the next
+                # source, as gcc goes on after a unit that does not compile.
+                print(error.one_line(), file=sys.stderr)
+                status = status or error.exit_status
+                continue
+            compiled = subprocess.run(_compile_command(command, compiler, translated, output)).returncode
+            status = status or compiled
+        if status or command.mode != "link":
+            return status
         link = [*compiler, *command.link_arguments(objects), *_runtime_link_inputs(command, compiler)]
         if command.output:
             link += ["-o", command.output]
         return subprocess.run(link).returncode
 
 
-def _is_input_file(argument: str) -> bool:
-    return not argument.startswith("-") and Path(argument).suffix in (".o", ".a", ".so", ".lo", ".s", ".S")
+def _object_for(command: GccCommand, source: str, index: int, scratch: Path) -> str | None:
+    """Where the compile of ``source`` writes: what gcc would name it (None: nothing, -fsyntax-only)."""
+    if command.mode == "syntax":
+        return None
+    if command.compile_only:
+        return command.output or Path(source).stem + (".s" if command.mode == "assemble" else ".o")
+    if command.save_temps:
+        # gcc keeps a link's objects under -save-temps (prog-main.o), beside prog-main.i and .s.
+        return command.aux_base(source) + ".o"
+    return str(scratch / f"{Path(source).stem}.{index}.o")
 
 
-def _default_output(source: str, mode: str) -> str:
-    return Path(source).stem + (".s" if mode == "assemble" else ".o")
+def _compile_command(
+    command: GccCommand, compiler: list[str], translated: Path, output: str | None
+) -> list[str]:
+    stage = {"syntax": "-fsyntax-only", "assemble": "-S"}.get(command.mode, "-c")
+    compile_command = [*compiler, *command.compile_arguments(), "-I", str(runtime_dir()), stage,
+                       "-x", "c", str(translated), "-x", "none"]
+    return compile_command if output is None else [*compile_command, "-o", output]
 
 
-def _translate(source: str, command: GccCommand, compiler: list[str], scratch: Path, target: str) -> Path:
+def _translation_of(source: str, command: GccCommand, compiler: list[str], scratch: Path) -> Path:
+    """The C to compile for ``source``: its translation, or the runtime's own C as it is."""
+    # The runtime's own C (coroutine-cpc.c) is the native side of the
+    # calling convention: compiled as is, never translated.
+    if Path(source).resolve().parent == runtime_dir():
+        return Path(source)
+    return _translate(source, command, compiler, scratch)
+
+
+def _translate(source: str, command: GccCommand, compiler: list[str], scratch: Path) -> Path:
     """Preprocess and translate one source; the C text lands in ``scratch``.
 
-    ``target`` is the object the command produces for it: the name of the
-    rule a ``-MD``/``-MMD`` dependency file describes.
+    A ``-MD``/``-MMD`` dependency file is written first by the real
+    preprocessor, for the original source, under the name gcc gives it.
+    Under ``-save-temps`` the translation is kept too, as ``<base>.cps.c``
+    beside the ``.i`` and ``.s`` gcc keeps.
     """
     from coroproj.cps.pipeline import translate
     from coroproj.frontend.preprocess import preprocess
     from coroproj.frontend.unit import parse_unit_text
 
-    flags = command.preprocess_arguments()
-    dependency_flags_present = any(a.startswith("-M") for a in flags)
-    if dependency_flags_present:
-        # Let the real preprocessor write the .d file for the ORIGINAL source.
-        names = _implicit_dependency_names(flags, target)
+    # -x is the driver's to set: the source is C, whatever -x came before it.
+    flags = [a for a in _without_language(command.preprocess_arguments()) if a not in _NOT_FOR_PREPROCESSING]
+    if command.dependency_arguments():
         deps = subprocess.run(
-            [*compiler, *[a for a in flags if a not in ("-c", "-S")], *names, "-E", source, "-o", os.devnull]
+            [*compiler, *flags, *command.dependency_names(source), "-E", "-x", "c", source, "-o", os.devnull]
         )
         if deps.returncode != 0:
-            raise UserError(f"coroproj cc: preprocessing {source} failed")
-        flags = [a for a in GccCommand(arguments=flags).compile_arguments()]
-    text = preprocess(source, [a for a in flags if a not in ("-c", "-S")], compiler=compiler[0])
+            # The preprocessor has said why, in its own words.
+            raise SourceError(SourceSpot(source, 1), "preprocessing failed", "parse-error")
+    text = preprocess(source, [*flags, "-x", "c"], compiler=compiler[0])
     unit = parse_unit_text(text, source)
     output = translate(
         unit.ast,
@@ -129,6 +154,8 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
     digest = hashlib.sha256(source.encode()).hexdigest()[:8]
     path = scratch / f"{Path(source).stem}.{digest}.cps.c"
     path.write_text(output)
+    if command.save_temps:
+        write_text_atomically(Path(command.aux_base(source) + ".cps.c"), output)
     if os.environ.get("COROPROJ_KEEP_TRANSLATION"):
         keep = Path(os.environ["COROPROJ_KEEP_TRANSLATION"])
         keep.mkdir(parents=True, exist_ok=True)
@@ -136,21 +163,19 @@ def _translate(source: str, command: GccCommand, compiler: list[str], scratch: P
     return path
 
 
-def _implicit_dependency_names(flags: list[str], target: str) -> list[str]:
-    """``-MF``/``-MQ`` for what gcc derives from ``-o`` when it compiles.
+# Stage selection and -save-temps: the preprocessing runs write nothing but text.
+_NOT_FOR_PREPROCESSING = ("-c", "-S", "-fsyntax-only", "-save-temps", "-save-temps=cwd", "-save-temps=obj")
 
-    Our dependency run is ``-E -o /dev/null``: left to itself, gcc would
-    write ``/dev/null.d`` with a rule for ``null``.  A compile names the file
-    after the object (``x.o`` -> ``x.d``) and the rule's target is the object.
-    """
-    if not any(flag in ("-MD", "-MMD") for flag in flags):
-        return []
-    names: list[str] = []
-    if not any(flag.startswith("-MF") for flag in flags):
-        names += ["-MF", str(Path(target).with_suffix(".d"))]
-    if not any(flag.startswith(("-MT", "-MQ")) for flag in flags):
-        names += ["-MQ", target]
-    return names
+
+def _without_language(flags: list[str]) -> list[str]:
+    kept: list[str] = []
+    words = iter(flags)
+    for word in words:
+        if word == "-x":
+            next(words, None)
+        elif not word.startswith("-x"):
+            kept.append(word)
+    return kept
 
 
 def runtime_dir() -> Path:
@@ -198,5 +223,5 @@ def main(argv: list[str], backend: str) -> int:
     except SourceError as error:
         # A unit the translator rejects: the one-line diagnostic, status 2
         # (like every coroproj error), never a traceback.
-        print(str(error), file=sys.stderr)
+        print(error.one_line(), file=sys.stderr)
         return error.exit_status

@@ -72,11 +72,18 @@ def test_make_with_the_driver_as_cc_builds_a_program_that_runs_like_ucontext(mak
 
 
 def test_dependency_file_names_follow_the_object() -> None:
-    from coroproj.driver.cc import _implicit_dependency_names
+    from coroproj.driver.gcc_args import parse_gcc_command
 
-    assert _implicit_dependency_names(["-O2"], "obj/x.o") == []
-    assert _implicit_dependency_names(["-MMD", "-MP"], "obj/x.o") == ["-MF", "obj/x.d", "-MQ", "obj/x.o"]
-    assert _implicit_dependency_names(["-MD", "-MF", "deps/x.dep", "-MT", "t"], "x.o") == []
+    def names(*argv: str) -> list[str]:
+        return parse_gcc_command(list(argv)).dependency_names("src/x.c")
+
+    assert names("-O2", "-c", "src/x.c", "-o", "obj/x.o") == []
+    assert names("-MMD", "-MP", "-c", "src/x.c", "-o", "obj/x.o") == ["-MF", "obj/x.d", "-MQ", "obj/x.o"]
+    assert names("-MD", "-MF", "deps/x.dep", "-MT", "t", "-c", "src/x.c", "-o", "x.o") == []
+    # As gcc 12 names them: after the source without -o, after the program in a link.
+    assert names("-MD", "-c", "src/x.c") == ["-MF", "x.d", "-MQ", "x.o"]
+    assert names("-MD", "src/x.c", "-o", "bin/prog.exe") == ["-MF", "bin/prog.d", "-MQ", "bin/prog.exe"]
+    assert names("-MD", "src/x.c") == ["-MF", "a-x.d", "-MQ", "x.o"]
 
 
 @needs_make
