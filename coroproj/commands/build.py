@@ -26,9 +26,24 @@ from coroproj.project.config import load_config
 from coroproj.project.discover import find_project_root
 from coroproj.report.text import format_findings
 
+USAGE = "coroproj build [options] --backend NAME [PROJECT_DIR] [-- BUILD-ARGUMENTS]"
+DESCRIPTION = """\
+Check the annotations, then build the project with a coroutine backend.
+With --backend cpc any finding at warning level or above stops the build
+before it starts: the CPS translation is only correct on correct
+annotations (coroproj fix writes the missing ones).  The stack backends do
+not depend on annotations: findings are reported and the build goes on.
+SCons trees build through the project's coroproj site tool (BACKEND=...),
+Make trees through coroproj cc.  One status line per step, like ninja; -v
+shows each step's full command."""
+EXAMPLES = (
+    "coroproj build --backend cpc sample_project",
+    "coroproj build --backend ucontext -j2 -v",
+)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", nargs="?", default=".", metavar="PROJECT_DIR")
+    parser.add_argument("project", nargs="?", default=".", metavar="PROJECT_DIR",
+                        help="the project to build (default: around the current directory)")
     parser.add_argument("--backend", choices=BACKENDS, required=True, help="coroutine backend to build")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="parallel build jobs (default: all cores)")

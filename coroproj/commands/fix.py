@@ -54,6 +54,20 @@ _BROKEN_BY_EDIT = frozenset({"parse-error", "pointer-mismatch", "proto-mismatch"
                              "misplaced-annotation"})
 
 
+USAGE = "coroproj fix [options] [PATH...] [--diff] [--remove-spurious] [--yes]"
+DESCRIPTION = """\
+Insert the coroutine annotations the whole-project inference requires: on
+definitions, their prototypes (in headers too), and the typedefs, struct
+members and parameters whose pointer type must carry them.  Only files
+inside the project are edited; spots that cannot be found for sure are
+listed, not guessed at.  The edited tree is checked again, and every file is
+put back when an edit did not have its effect.  PATHs restrict which
+findings are fixed.  Exit status as check's on the tree fix leaves."""
+EXAMPLES = (
+    "coroproj fix --diff > annotations.patch   # change nothing, show the edits",
+    "coroproj fix --yes block/",
+)
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser, paths_help="fix only the findings in these files/folders (default: all)")
     parser.add_argument("--diff", action="store_true", help="print a unified diff and change nothing")
