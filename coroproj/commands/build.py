@@ -49,7 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="parallel build jobs (default: all cores)")
     parser.add_argument("--no-check", action="store_true",
                         help="build without checking the annotations first")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar while checking")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show each step's full command instead of what it does")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar while checking, no status line per step "
+                        "(errors and the failing command are still shown)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     root = find_project_root(start)
     if not args.no_check and not _annotations_allow(root, args):
         return 1
-    result = run_build(root, args.backend, args.jobs, list(args.compiler_flags))
+    result = run_build(root, args.backend, args.jobs, list(args.compiler_flags), verbose=args.verbose,
+                       quiet=args.quiet)
     if result.status != 0:
         print(f"coroproj build: the build failed (exit {result.status}): {' '.join(result.command)}",
               file=sys.stderr)
