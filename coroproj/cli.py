@@ -43,7 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"coroproj.commands.{name.replace('-', '_')}")
-        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            usage=module.USAGE,
+            description=module.DESCRIPTION,
+            epilog="examples:\n" + "\n".join(f"  {example}" for example in module.EXAMPLES),
+            # The description and examples are laid out by hand: keep their lines.
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     # Listed for --help and in "invalid choice"; `main` runs it before argparse

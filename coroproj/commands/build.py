@@ -26,15 +26,34 @@ from coroproj.project.config import load_config
 from coroproj.project.discover import find_project_root
 from coroproj.report.text import format_findings
 
+USAGE = "coroproj build [options] --backend NAME [PROJECT_DIR] [-- BUILD-ARGUMENTS]"
+DESCRIPTION = """\
+Check the annotations, then build the project with a coroutine backend.
+With --backend cpc any finding at warning level or above stops the build
+before it starts: the CPS translation is only correct on correct
+annotations (coroproj fix writes the missing ones).  The stack backends do
+not depend on annotations: findings are reported and the build goes on.
+SCons trees build through the project's coroproj site tool (BACKEND=...),
+Make trees through coroproj cc.  One status line per step, like ninja; -v
+shows each step's full command."""
+EXAMPLES = (
+    "coroproj build --backend cpc sample_project",
+    "coroproj build --backend ucontext -j2 -v",
+)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", nargs="?", default=".", metavar="PROJECT_DIR")
+    parser.add_argument("project", nargs="?", default=".", metavar="PROJECT_DIR",
+                        help="the project to build (default: around the current directory)")
     parser.add_argument("--backend", choices=BACKENDS, required=True, help="coroutine backend to build")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="parallel build jobs (default: all cores)")
     parser.add_argument("--no-check", action="store_true",
                         help="build without checking the annotations first")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar while checking")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show each step's full command instead of what it does")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar while checking, no status line per step "
+                        "(errors and the failing command are still shown)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     root = find_project_root(start)
     if not args.no_check and not _annotations_allow(root, args):
         return 1
-    result = run_build(root, args.backend, args.jobs, list(args.compiler_flags))
+    result = run_build(root, args.backend, args.jobs, list(args.compiler_flags), verbose=args.verbose,
+                       quiet=args.quiet)
     if result.status != 0:
         print(f"coroproj build: the build failed (exit {result.status}): {' '.join(result.command)}",
               file=sys.stderr)

@@ -44,10 +44,24 @@ from coroproj.report.dot import annotated_graph, to_dot
 from coroproj.report.text import format_finding, format_findings
 from coroproj.util.files import json_document, write_text_atomically
 
+USAGE = "coroproj check [options] [PATH...] [-- COMPILER-FLAGS]"
+DESCRIPTION = """\
+Check the coroutine annotations of a whole project, or of C files.
+
+Without --, the project around the current directory (or the first PATH) is
+analysed through its compile database (found, or generated from its
+SConstruct or Makefile), and PATHs only restrict what is reported.  With --,
+the named files are analysed together, with those compiler flags."""
+EXAMPLES = (
+    "coroproj check                                # the project around here",
+    "coroproj check block/ --format sarif -o check.sarif",
+    "coroproj check a.c b.c -- -Iinclude -DDEBUG   # files, no database",
+)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser, paths_help="C files (with -- FLAGS), or files/folders of the project")
-    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                        help="text (GCC-style lines, the default), json, or sarif (for code scanning)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--dot", metavar="FILE", help="also write the annotated call graph (Graphviz)")
     parser.add_argument("--full-graph", action="store_true",

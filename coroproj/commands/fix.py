@@ -19,8 +19,10 @@ callers), writing goes on round after round to the fixpoint, re-checking
 each time; ``--diff`` predicts those rounds from the summaries (edits of
 pointer types excepted, which need a parse).
 
-Exit status: 0 nothing left to fix, 1 spots left for a human (or, with
-``--diff``, changes to make), 2 rolled back or the analysis failed.
+Exit status, as ``check``'s on the tree fix leaves: 0 nothing left at
+warning level or above, 1 findings left (spots listed for a human, findings
+no annotation fixes; with ``--diff``, also changes to make), 2 rolled back or
+the analysis failed.
 """
 
 from __future__ import annotations
@@ -52,6 +54,20 @@ _BROKEN_BY_EDIT = frozenset({"parse-error", "pointer-mismatch", "proto-mismatch"
                              "misplaced-annotation"})
 
 
+USAGE = "coroproj fix [options] [PATH...] [--diff] [--remove-spurious] [--yes]"
+DESCRIPTION = """\
+Insert the coroutine annotations the whole-project inference requires: on
+definitions, their prototypes (in headers too), and the typedefs, struct
+members and parameters whose pointer type must carry them.  Only files
+inside the project are edited; spots that cannot be found for sure are
+listed, not guessed at.  The edited tree is checked again, and every file is
+put back when an edit did not have its effect.  PATHs restrict which
+findings are fixed.  Exit status as check's on the tree fix leaves."""
+EXAMPLES = (
+    "coroproj fix --diff > annotations.patch   # change nothing, show the edits",
+    "coroproj fix --yes block/",
+)
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser, paths_help="fix only the findings in these files/folders (default: all)")
     parser.add_argument("--diff", action="store_true", help="print a unified diff and change nothing")
@@ -68,6 +84,8 @@ class FixOutcome:
     edits: int = 0
     refusals: list[Refusal] = field(default_factory=list)
     rolled_back: str | None = None  # the reason, when everything was put back
+    # Findings at warning level or above in the tree as fix leaves it (what makes check exit 1).
+    remaining: list[Finding] = field(default_factory=list)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         below = all(Path(path).resolve().is_relative_to(here) for path in texts)
         diff = unified_diff(plan.sources, texts, here if below else root)
         sys.stdout.write(diff)
-        return 1 if diff or plan.refusals else 0
+        return 1 if diff or plan.refusals or _serious(inputs) else 0
     if plan.edits and not args.yes:
         _confirm(plan, root)
     outcome = apply_fixes(args, inputs, root, plan)
@@ -93,12 +111,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"coroproj fix: rolled back, no file changed: {outcome.rolled_back}", file=sys.stderr)
         return 2
     if not args.quiet:
-        if outcome.edits:
-            print(f"coroproj fix: {outcome.edits} edit(s) in {len(outcome.changed_files)} file(s): "
-                  + ", ".join(os.path.relpath(p, root) for p in outcome.changed_files), file=sys.stderr)
-        else:
-            print("coroproj fix: nothing to change", file=sys.stderr)
-    return 1 if outcome.refusals else 0
+        print(f"coroproj fix: {outcome_summary(outcome, root)}", file=sys.stderr)
+    return 1 if outcome.refusals or outcome.remaining else 0
+
+
+def outcome_summary(outcome: FixOutcome, root: Path) -> str:
+    """One line: what was edited, and what is left (never 'nothing to change' when something is)."""
+    if outcome.edits:
+        parts = [f"{outcome.edits} edit(s) in {len(outcome.changed_files)} file(s): "
+                 + ", ".join(os.path.relpath(p, root) for p in outcome.changed_files)]
+    elif outcome.refusals or outcome.remaining:
+        parts = ["no edit made"]
+    else:
+        return "nothing to change"
+    if outcome.refusals:
+        parts.append(f"{len(outcome.refusals)} spot(s) left for a human (listed above)")
+    if outcome.remaining:
+        parts.append(f"{len(outcome.remaining)} finding(s) at warning level or above remain "
+                     "(coroproj check lists them)")
+    return "; ".join(parts)
+
+
+def _serious(inputs: Inputs) -> list[Finding]:
+    """The findings that make ``check`` exit 1."""
+    return [f for f in inputs.analysis.findings if not f.suppressed and f.severity in ("error", "warning")]
 
 
 def _predicted_fixpoint(inputs: Inputs, root: Path, args: argparse.Namespace, plan: Plan) -> Plan:
@@ -171,6 +207,7 @@ def _attempt(args: argparse.Namespace, inputs: Inputs, root: Path, plan: Plan,
         inputs = after
         plan = _plan(inputs, root, args, excluded)
     outcome.changed_files = sorted(changed)
+    outcome.remaining = _serious(inputs)
     return outcome, None
 
 
@@ -247,7 +284,11 @@ def _confirm(plan: Plan, root: Path) -> None:
         raise UserError("coroproj fix: not a terminal: pass --yes to write the edits (or --diff to see them)")
     for edit in plan.edits:
         print(f"{os.path.relpath(edit.file, root)}:{edit.line}: {edit.why}", file=sys.stderr)
-    answer = input(f"Write {len(plan.edits)} edit(s) to {len(plan.files())} file(s)? [y/N] ")
+    try:
+        answer = input(f"Write {len(plan.edits)} edit(s) to {len(plan.files())} file(s)? [y/N] ")
+    except EOFError:  # end of input at the prompt: a no, on a line of its own
+        print(file=sys.stderr)
+        answer = ""
     if answer.strip().lower() not in ("y", "yes"):
         raise UserError("coroproj fix: nothing written")
 

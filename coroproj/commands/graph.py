@@ -23,9 +23,19 @@ from coroproj.errors import UserError
 from coroproj.report.dot import annotated_graph, to_dot
 from coroproj.util.files import write_bytes_atomically, write_text_atomically
 
+USAGE = "coroproj graph [options] FUNCTION [--callers|--callees] [--depth N] [-o FILE] [PATH...]"
+DESCRIPTION = """\
+Draw the annotated call graph around one function.  Boxes are (inferred)
+coroutine functions, ellipses native ones; the written annotations are in
+the labels; mismatches and forbidden calls are dashed red.  SVG, PNG and PDF
+output need Graphviz's dot."""
+EXAMPLES = (
+    "coroproj graph cow_lookup -o cow_lookup.svg",
+    "coroproj graph bdrv_co_preadv --callers --depth 3 > callers.dot",
+)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("function", metavar="FUNCTION")
+    parser.add_argument("function", metavar="FUNCTION", help="the function the graph is centred on")
     direction = parser.add_mutually_exclusive_group()
     direction.add_argument("--callers", action="store_true", help="only what calls FUNCTION")
     direction.add_argument("--callees", action="store_true", help="only what FUNCTION calls")

@@ -42,6 +42,18 @@ RENDERERS = {
 }
 
 
+USAGE = "coroproj report [options] [PATH...] [--baseline previous|GIT_REV|FILE.json] [-o FILE]"
+DESCRIPTION = """\
+Annotation statistics, their history, and regressions against a baseline.
+The run is analysed, stored in the history database and compared with the
+baseline: the previous stored run, a git revision (analysed in a temporary
+worktree) or a JSON file written by report or check --format json.  Exit
+status 1 only when the run has warnings or errors the baseline did not have."""
+EXAMPLES = (
+    "coroproj report --baseline origin/main --html report.html",
+    "coroproj report --label nightly --format json -o nightly.json",
+)
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_input_arguments(parser, paths_help="the project (default: around the current directory)")
     parser.add_argument("--db", type=Path, metavar="PATH",

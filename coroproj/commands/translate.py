@@ -16,9 +16,18 @@ from pathlib import Path
 from coroproj.errors import UserError
 from coroproj.util.files import write_text_atomically
 
+USAGE = "coroproj translate [options] FILE.c [-o OUT.c] [--stage PASS] [-- COMPILER-FLAGS]"
+DESCRIPTION = """\
+Show a C file after a pass of the CPS translator.  Passes: normalize, box,
+split, lift, convert, emit (the default: the C that coroproj cc --backend
+cpc compiles)."""
+EXAMPLES = (
+    "coroproj translate block/cow.c -- -Iinclude",
+    "coroproj translate t.c --stage split -o t.split.c",
+)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE.c")
+    parser.add_argument("file", metavar="FILE.c", help="the C file to translate")
     parser.add_argument("-o", "--output", metavar="OUT.c", help="write here instead of stdout")
     parser.add_argument("--stage", default=None, metavar="PASS",
                         help="stop after this pass: normalize, box, split, lift, convert or emit")

@@ -11,9 +11,17 @@ from coroproj.analysis.inference import COROUTINE, Function, Program
 from coroproj.commands.inputs import add_input_arguments, analysis_from_args
 from coroproj.errors import UserError
 
+USAGE = "coroproj why [options] FUNCTION [PATH...] [-- COMPILER-FLAGS]"
+DESCRIPTION = """\
+Explain why a function must be a coroutine function, or why it need not:
+its written annotation, its inferred kind, and the call chain to a root."""
+EXAMPLES = (
+    "coroproj why bdrv_co_preadv",
+    "coroproj why worker t.c -- -Iinclude",
+)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("function", metavar="FUNCTION")
+    parser.add_argument("function", metavar="FUNCTION", help="the function to explain")
     add_input_arguments(parser, paths_help="C files (with -- FLAGS), or files/folders of the project")
 
 

@@ -12,6 +12,7 @@ project has that directory, else every one written since the build started.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -19,12 +20,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
+from coroproj.driver.steps import StepPrinter
 from coroproj.errors import UserError
 
 MAKEFILE_NAMES = ("GNUmakefile", "makefile", "Makefile")
 _ELF_MAGIC = b"\x7fELF"
 _SKIPPED_DIRS = {".git", ".coroproj", "__pycache__"}
+_TOOL_REMARK = re.compile(r"^(?:scons|g?make(?:\[\d+\])?): ")
 
 
 @dataclass
@@ -40,14 +44,19 @@ def compiler_driver_command(backend: str) -> str:
 
 
 def build_command(root: Path, backend: str, jobs: int, extra: list[str]) -> list[str]:
-    """The command that builds ``root`` with ``backend`` (SCons first, then Make)."""
+    """The command that builds ``root`` with ``backend`` (SCons first, then Make).
+
+    Both print each command they run on a line of its own and little else
+    (``-Q``, ``--no-print-directory``): what ``coroproj build`` turns into
+    its status lines.
+    """
     if (root / "SConstruct").is_file():
         scons = shutil.which("scons")
         program = [scons] if scons else [sys.executable, "-m", "SCons"]
-        return [*program, "-C", str(root), f"BACKEND={backend}", f"-j{jobs}", *extra]
+        return [*program, "-C", str(root), "-Q", f"BACKEND={backend}", f"-j{jobs}", *extra]
     if any((root / name).is_file() for name in MAKEFILE_NAMES):
         # BACKEND as for SCons, so a Makefile can pick the backend's objects.
-        command = ["make", "-C", str(root), f"-j{jobs}", f"BACKEND={backend}"]
+        command = ["make", "--no-print-directory", "-C", str(root), f"-j{jobs}", f"BACKEND={backend}"]
         if backend == "cpc":
             command.append(f"CC={compiler_driver_command(backend)}")
         return [*command, *extra]
@@ -57,7 +66,10 @@ def build_command(root: Path, backend: str, jobs: int, extra: list[str]) -> list
     )
 
 
-def run_build(root: Path, backend: str, jobs: int, extra: list[str]) -> BuildResult:
+def run_build(root: Path, backend: str, jobs: int, extra: list[str], *, verbose: bool = False,
+              quiet: bool = False, out: TextIO | None = None) -> BuildResult:
+    """Build ``root``, printing one status line per step to ``out`` (see ``coroproj.driver.steps``)."""
+    out = out if out is not None else sys.stdout
     command = build_command(root, backend, jobs, extra)
     started = time.time()
     environment = dict(os.environ)
@@ -66,11 +78,39 @@ def run_build(root: Path, backend: str, jobs: int, extra: list[str]) -> BuildRes
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (package_parent, environment.get("PYTHONPATH", "")) if p
     )
+    printer = StepPrinter(out, _dry_run(command, root, environment), verbose=verbose, quiet=quiet,
+                          terminal=out.isatty())
     try:
-        status = subprocess.run(command, cwd=root, env=environment).returncode
+        with subprocess.Popen(command, cwd=root, env=environment, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              errors="replace", bufsize=1) as build:
+            assert build.stdout is not None
+            try:
+                for line in build.stdout:
+                    printer.line(line.rstrip("\n"))
+            finally:
+                printer.finish()
+            status = build.wait()
     except FileNotFoundError as error:
         raise UserError(f"coroproj build: cannot run {command[0]}: {error.strerror}") from None
     return BuildResult(command, status, build_executables(root, backend, started))
+
+
+def _dry_run(command: list[str], root: Path, environment: dict[str, str]) -> list[str]:
+    """The commands the build is going to run (``-n``: nothing is run), for the steps' total.
+
+    A dry run that fails says nothing of the steps: the build itself then
+    runs with an unknown total (its failure is the real build's to report).
+    """
+    try:
+        listed = subprocess.run([*command, "-n"], cwd=root, env=environment, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, errors="replace", check=False)
+    except OSError:
+        return []
+    if listed.returncode != 0:
+        return []
+    # The tools' own remarks ("scons: `.' is up to date.") are not steps.
+    return [line for line in listed.stdout.splitlines() if not _TOOL_REMARK.match(line)]
 
 
 def build_executables(root: Path, backend: str, started: float) -> list[Path]:

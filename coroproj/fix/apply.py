@@ -28,18 +28,22 @@ def edited_texts(sources: Mapping[Path, SourceText], edits: Iterable[Edit]) -> d
     return texts
 
 
+NO_NEWLINE_MARKER = "\\ No newline at end of file\n"
+
+
 def unified_diff(old: Mapping[Path, SourceText], new: Mapping[Path, str], root: Path) -> str:
     chunks = []
     for path in sorted(new):
         name = os.path.relpath(path, root)
-        chunks.extend(
-            difflib.unified_diff(
-                old[path].text.splitlines(keepends=True),
-                new[path].splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
-            )
+        lines = difflib.unified_diff(
+            old[path].text.splitlines(keepends=True),
+            new[path].splitlines(keepends=True),
+            fromfile=f"a/{name}",
+            tofile=f"b/{name}",
         )
+        # A file whose last line has no newline: the marker patch and git apply
+        # understand, so that no diff line runs into the next one.
+        chunks.extend(line if line.endswith("\n") else line + "\n" + NO_NEWLINE_MARKER for line in lines)
     return "".join(chunks)
 
 

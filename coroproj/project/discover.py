@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from coroproj.errors import UserError
@@ -138,18 +140,37 @@ def generate_with_scons(root: Path) -> Path:
     # A project that loads coroproj's SCons tool (possibly from a site_scons
     # above it, as sample_project does) defines the `compiledb` alias, which
     # knows its variants; otherwise take the generic route.
+    started = time.time()
     try:
         log = _run_generator([*scons, "-C", str(root), "-Q", "compiledb"], root, "SCons")
-        return _check_generated(output, "SCons", log)
     except UserError as error:
         if "Do not know how to make" not in str(error):
             raise
+    else:
+        written = _databases_written_below(root, since=started)
+        if not output.exists() and written:
+            # A tree whose SConstruct builds subprojects (the repository root
+            # building sample_project/): each database belongs to its subproject.
+            names = ", ".join(str(path.relative_to(root)) for path in written)
+            subproject = shlex.quote(str(written[0].parent.relative_to(root)))
+            raise UserError(
+                f"coroproj: {root} is not a project of its own: its SCons build wrote {names}; "
+                f"check that project: coroproj check {subproject}"
+            )
+        return _check_generated(output, "SCons", log)
     with tempfile.TemporaryDirectory(prefix="coroproj-scons-") as scratch:
         wrapper = Path(scratch) / "SConstruct.coroproj"
         wrapper.write_text(_SCONS_WRAPPER.format(output=str(output)))
         command = [*scons, "-C", str(root), "-Q", "-f", str(wrapper), str(output)]
         log = _run_generator(command, root, "SCons")
     return _check_generated(output, "SCons", log)
+
+
+def _databases_written_below(root: Path, *, since: float) -> list[Path]:
+    """Databases in the subdirectories of ``root`` (two levels down) modified since ``since``."""
+    candidates = [*root.glob(f"*/{DATABASE_NAME}"), *root.glob(f"*/*/{DATABASE_NAME}")]
+    # One-second slack: some file systems keep modification times in whole seconds.
+    return sorted(path for path in candidates if path.stat().st_mtime >= since - 1)
 
 
 def generate_with_compiledb(root: Path) -> Path:

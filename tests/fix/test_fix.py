@@ -375,3 +375,71 @@ def test_type_shared_with_native_callbacks_is_left_alone(
     err = capsys.readouterr().err
     assert "t.c:2: note: not fixed: 'Callback': annotating it would break something else:" in err
     assert "'plain_cb' is a native function" in err
+
+
+def fix_verbose(root: Path, *extra: str) -> int:
+    return main(["fix", "-j", "1", "--yes", *extra, str(root)])
+
+
+def test_fix_exits_like_check_when_a_finding_has_no_annotation_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A coroutine calling a blocking function: no annotation makes that right.
+    text = ('#include "compiler.h"\nvoid blocking_fn wait_hard(void);\n'
+            "void coroutine_fn a(void) { wait_hard(); qemu_coroutine_yield(); }\n")
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    assert check(root) == 1
+    capsys.readouterr()
+    assert fix_verbose(root) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == (
+        "coroproj fix: no edit made; 1 finding(s) at warning level or above remain "
+        "(coroproj check lists them)"
+    )
+    assert main(["fix", "-q", "-j", "1", "--diff", str(root)]) == 1
+    assert (root / "t.c").read_text() == text
+
+
+def test_a_spot_left_for_a_human_is_not_followed_by_nothing_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ('#include "compiler.h"\n#define DEFINE_WAITER(name) void name(void) { qemu_coroutine_yield(); }\n'
+            "DEFINE_WAITER(waiter)\n")
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    capsys.readouterr()
+    assert fix_verbose(root) == 1
+    err = capsys.readouterr().err
+    assert "nothing to change" not in err
+    lines = err.splitlines()
+    assert lines[0].startswith(f"{root / 't.c'}:3: note: not fixed: 'waiter': ")
+    assert lines[-1].startswith("coroproj fix: no edit made; 1 spot(s) left for a human (listed above)")
+    assert err.endswith("\n")
+
+
+def test_nothing_to_change_only_on_a_clean_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_tree(tmp_path / "t", {"t.c": '#include "compiler.h"\nvoid coroutine_fn a(void) '
+                                              "{ qemu_coroutine_yield(); }\n"})
+    capsys.readouterr()
+    assert fix_verbose(root) == 0
+    assert capsys.readouterr().err.splitlines()[-1] == "coroproj fix: nothing to change"
+    assert check(root) == 0
+
+
+def test_diff_of_a_file_without_final_newline_applies_with_patch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import subprocess
+
+    text = '#include "compiler.h"\nvoid a(void) { qemu_coroutine_yield(); }'  # no final newline
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    assert main(["fix", "-q", "-j", "1", "--diff", str(root)]) == 1
+    diff = capsys.readouterr().out
+    assert diff.endswith("\n")
+    assert "+void coroutine_fn a(void) { qemu_coroutine_yield(); }\n\\ No newline at end of file\n" in diff
+    if shutil.which("patch") is None:
+        pytest.skip("patch is not installed (CI installs it)")
+    subprocess.run(["patch", "-p1", "--quiet"], input=diff, text=True, cwd=root, check=True)
+    assert (root / "t.c").read_text() == text.replace("void a", "void coroutine_fn a")
