@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class _Work:
     options: AnalysisOptions
     fingerprint: str
     overlay: HeaderOverlay
+    run: str = ""  # which run this belongs to: file states are judged once per run and process
     rebuild: bool = False  # summarise again whatever is cached (a part was found damaged)
 
 
@@ -79,11 +81,31 @@ class _Done:
     unit: UnitSummary | None = None  # joined from ``summary`` as soon as it arrives
 
 
+# This process's unit index for the run under way: the few thousand headers
+# that a project's units share are stat'ed (and if need be hashed) once per
+# run instead of once per unit, and one SQLite connection serves every unit.
+_RUN_INDEX: dict[str, UnitIndex] = {}
+
+
+def _run_index(work: _Work) -> UnitIndex:
+    index = _RUN_INDEX.get(work.run)
+    if index is None:
+        _end_run()
+        index = _RUN_INDEX[work.run] = UnitIndex(SummaryCache(work.cache_dir), work.fingerprint)
+    return index
+
+
+def _end_run() -> None:
+    for index in _RUN_INDEX.values():
+        index.close()
+    _RUN_INDEX.clear()
+
+
 def _summarise_job(work: _Work) -> _Done:
     """Runs in a worker: the cached summary, or preprocess + parse + summarise."""
     job = work.job
-    cache = SummaryCache(work.cache_dir)
-    index = UnitIndex(cache, work.fingerprint)
+    index = _run_index(work)
+    cache = index.cache
     try:
 
         def preprocess(job: CompileJob) -> str:
@@ -111,8 +133,6 @@ def _summarise_job(work: _Work) -> _Done:
         return _Done(job.key, layout, rebuilt)
     except SourceError as error:
         return _Done(job.key, None, True, failure_finding(error))
-    finally:
-        index.close()
 
 
 @dataclass
@@ -185,7 +205,8 @@ def analyse_project(
     project = prepared or prepare_project(config, options, database=database, build_dir=build_dir)
     root = config.root
     jobs, cache_dir, overlay = project.jobs, project.cache_dir, project.overlay
-    orders = [_Work(job, cache_dir, options, project.fingerprint, overlay) for job in jobs]
+    run_token = secrets.token_hex(8)
+    orders = [_Work(job, cache_dir, options, project.fingerprint, overlay, run_token) for job in jobs]
     # Each header part is decoded once for the whole run and its records shared
     # by the summaries of every unit that includes it.
     parts = PartLoader(SummaryCache(cache_dir).get)
@@ -204,15 +225,18 @@ def analyse_project(
             unit = parts.join(done.summary)
         return dataclasses.replace(done, summary=None, unit=unit)
 
-    run = run_jobs(
-        _summarise_job,
-        orders,
-        workers=workers or os.cpu_count() or 1,
-        quiet=quiet,
-        description="Analysing",
-        describe=lambda work: os.path.relpath(work.job.file, root),
-        receive=receive,
-    )
+    try:
+        run = run_jobs(
+            _summarise_job,
+            orders,
+            workers=workers or os.cpu_count() or 1,
+            quiet=quiet,
+            description="Analysing",
+            describe=lambda work: os.path.relpath(work.job.file, root),
+            receive=receive,
+        )
+    finally:
+        _end_run()  # this process's (with -j 1, or for a unit summarised again here)
     stats = RunStats(
         units=len(jobs),
         skipped=list(project.loaded.skipped),
