@@ -79,7 +79,6 @@ def per_file_fixpoint(
     """
     known = set(program.roots)
     by_unit = {summary.unit: summary for summary in summaries}
-    edges: dict[str, list[tuple[str, str]]] = {}  # per unit, computed on first analysis
     rounds = 0
     for group in dependency_order(graph if graph is not None else file_dependency_graph(summaries)):
         # A unit outside any cycle is final after one analysis; a cycle is
@@ -89,31 +88,23 @@ def per_file_fixpoint(
             changed = False
             for unit in group:
                 rounds += 1
-                if unit not in edges:
-                    edges[unit] = _propagating_edges(program, by_unit[unit])
-                changed |= _analyse_unit(edges[unit], known)
+                changed |= _analyse_unit(program, by_unit[unit], known)
             changed &= len(group) > 1
     return PerFileRun(frozenset(known), rounds)
 
 
-def _propagating_edges(program: Program, summary: UnitSummary) -> list[tuple[str, str]]:
-    """(caller, callee) of the unit's calls, in order, without those into a barrier."""
-    edges: dict[tuple[str, str], None] = {}
-    for call in summary.calls:
-        callee = f"{call.callee}@{call.caller}" if call.indirect else call.callee
-        if callee in program.roots or not program.is_barrier(callee):
-            edges[(call.caller, callee)] = None
-    return list(edges)
-
-
-def _analyse_unit(edges: list[tuple[str, str]], known: set[str]) -> bool:
+def _analyse_unit(program: Program, summary: UnitSummary, known: set[str]) -> bool:
     """One unit's local fixpoint; True if it learnt something."""
     learnt = False
     progress = True
     while progress:
         progress = False
-        for caller, callee in edges:
-            if callee in known and caller not in known:
-                known.add(caller)
-                progress = learnt = True
+        for call in summary.calls:
+            callee = f"{call.callee}@{call.caller}" if call.indirect else call.callee
+            if call.caller in known or callee not in known:
+                continue
+            if callee not in program.roots and program.is_barrier(callee):
+                continue
+            known.add(call.caller)
+            progress = learnt = True
     return learnt
