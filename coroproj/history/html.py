@@ -346,7 +346,9 @@ def _page_data(entries: list[Entry], files: list[str], file_index: dict[str, int
         findings.append({"file": file_index.get(f.file, -1), "line": f.line, "check": f.check,
                          "severity": f.severity, "message": f.message, "chain": chain})
     text = json.dumps({"files": files, "findings": findings}, separators=(",", ":"))
-    return text.replace("</", "<\\/")  # never ends the <script> element early
+    # No "<" at all inside the <script> element: neither "</script>" nor "<!--" can
+    # end it early or change how the HTML parser reads it.
+    return text.replace("<", "\\u003c")
 
 
 def render_html(report: Report) -> str:
