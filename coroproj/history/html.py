@@ -50,6 +50,7 @@ tr.total td { font-weight: bold; }
 code, pre { font-family: ui-monospace, monospace; }
 #source header { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc;
                  padding: 0.3em 0; }
+#source h2 { font-size: 1.1em; margin: 0.3em 0; }
 table.code { border: none; font-family: ui-monospace, monospace; font-size: 0.85em; margin: 0; }
 table.code td { border: none; padding: 0 0.5em; white-space: pre; }
 table.code td.ln { color: #888; text-align: right; user-select: none; }
