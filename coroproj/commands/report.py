@@ -27,7 +27,7 @@ from coroproj.errors import UserError
 from coroproj.history.compare import Comparison, compare, describe
 from coroproj.history.html import render_html
 from coroproj.history.markdown import render_markdown
-from coroproj.history.report import Report
+from coroproj.history.report import Report, read_sources
 from coroproj.history.revision import git_state, relocated_database, resolve_revision, revision_worktree
 from coroproj.history.statistics import Statistics, compute, relative_findings
 from coroproj.history.store import FindingRecord, History, Run
@@ -82,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
     database = args.db or root / ".coroproj" / "history.db"
     with History(database) as history:
         comparison, remark = _baseline(args, inputs, root, history, current)
+        first_seen = history.first_seen()
         if not args.no_record:
             history.add(current)
             runs = history.runs()
         else:
             runs = [*history.runs(), current]
-    report = Report(current, comparison, runs, remark)
+    report = Report(current, comparison, runs, remark, first_seen, read_sources(root, current.findings))
     outputs = {"markdown": args.markdown_file, "html": args.html_file, "json": args.json_file}
     for name, file in outputs.items():
         if file:

@@ -6,6 +6,9 @@ from coroproj.history.report import Report
 from coroproj.history.statistics import COUNTERS, TOTAL
 from coroproj.history.store import FindingRecord
 
+# Findings listed per section; the rest are counted.
+MAX_LISTED = 20
+
 
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -56,11 +59,22 @@ def render_markdown(report: Report) -> str:
             lines += ["", "### Changes since the baseline", ""]
             lines += _table(["counter", "before", "now", "change"],
                             [[COUNTERS[k], b, n, f"{n - b:+d}"] for k, (b, n) in comparison.changes.items()])
+        persisting = sum(1 for e in report.entries() if e.status == "persisting")
         lines += ["", f"### New findings ({len(comparison.new)})", ""]
-        lines += [_finding_item(f) for f in comparison.new] or ["None."]
+        lines += _capped([_finding_item(f) for f in comparison.new])
         lines += ["", f"### Fixed findings ({len(comparison.fixed)})", ""]
-        lines += [_finding_item(f, chain=False) for f in comparison.fixed] or ["None."]
+        lines += _capped([_finding_item(f, chain=False) for f in comparison.fixed])
+        lines += ["", f"{persisting} finding(s) persist from the baseline (listed in the HTML report)."]
     return "\n".join(lines) + "\n"
+
+
+def _capped(items: list[str]) -> list[str]:
+    """At most ``MAX_LISTED`` items: a pull-request comment stays readable after a large change."""
+    if not items:
+        return ["None."]
+    if len(items) <= MAX_LISTED:
+        return items
+    return [*items[:MAX_LISTED], f"- … and {len(items) - MAX_LISTED} more (see the HTML report)"]
 
 
 def _finding_item(finding: FindingRecord, *, chain: bool = True) -> str:

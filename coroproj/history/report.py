@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from coroproj import __version__
 from coroproj.history.compare import Comparison
 from coroproj.history.statistics import COUNTERS
-from coroproj.history.store import Run
+from coroproj.history.store import FindingRecord, Run
 
-# The counters drawn in the trend chart.
-TREND_SERIES = ("coroutine_h", "coroutine_c", "missing", "spurious", "findings")
+# The counters drawn in the trend charts, one panel each: annotations (tens to
+# thousands) would flatten findings (a few) on a shared axis.
+ANNOTATION_SERIES = ("coroutine_h", "coroutine_c")
+FINDING_SERIES = ("missing", "spurious", "findings")
+TREND_SERIES = ANNOTATION_SERIES + FINDING_SERIES
+# Source files larger than this are not embedded in the HTML page (generated code).
+MAX_SOURCE_BYTES = 2_000_000
+
+
+@dataclass
+class Entry:
+    """A finding as the report lists it: new, persisting, fixed or suppressed."""
+
+    finding: FindingRecord
+    status: str
+    first_run: int | None  # None: this run when it is not stored, or a baseline outside the history
+    first_date: str  # ISO 8601 of the first run that had it, "" when unknown
 
 
 @dataclass
@@ -20,6 +36,8 @@ class Report:
     comparison: Comparison | None
     history: list[Run] = field(default_factory=list)  # oldest first, the current run last
     remark: str | None = None  # e.g. why there is no comparison
+    first_seen: dict[str, tuple[int, str]] = field(default_factory=dict)  # fingerprint -> earlier run
+    sources: dict[str, str] = field(default_factory=dict)  # relative path -> text, for the HTML page
 
     @property
     def exit_status(self) -> int:
@@ -29,6 +47,30 @@ class Report:
     def trend(self) -> list[tuple[str, dict[str, int]]]:
         """(label, totals) per run of the history, for the chart."""
         return [(str(run.id) if run.id is not None else "now", run.statistics.total) for run in self.history]
+
+    def entries(self) -> list[Entry]:
+        """Every current finding, new ones first, then persisting and suppressed ones, then the fixed."""
+        new = {id(f) for f in self.comparison.new} if self.comparison else None
+        result = []
+        for finding in self.run.findings:
+            if finding.suppressed:
+                status = "suppressed"
+            elif new is None or id(finding) in new:
+                status = "new"
+            else:
+                status = "persisting"
+            if status == "persisting" and finding.fingerprint in self.first_seen:
+                first_run, first_date = self.first_seen[finding.fingerprint]
+            elif status == "persisting":  # only in a baseline from git or a file
+                first_run, first_date = None, ""
+            else:
+                first_run, first_date = self.run.id, self.run.created
+            result.append(Entry(finding, status, first_run, first_date))
+        for finding in self.comparison.fixed if self.comparison else []:
+            first_run, first_date = self.first_seen.get(finding.fingerprint, (None, ""))
+            result.append(Entry(finding, "fixed", first_run, first_date))
+        order = ("new", "persisting", "suppressed", "fixed")
+        return sorted(result, key=lambda e: order.index(e.status))  # stable: by file and line within
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,3 +86,20 @@ class Report:
             ],
             "exit_status": self.exit_status,
         }
+
+
+def read_sources(root: Path, findings: list[FindingRecord]) -> dict[str, str]:
+    """The text of every project file a finding or a step of its chain is in, for source views."""
+    files = {f.file for f in findings} | {s["file"] for f in findings for s in f.chain}
+    sources = {}
+    for file in sorted(files):
+        path = root / file
+        if Path(file).is_absolute() or not path.is_file():
+            continue  # outside the project (a system header) or gone
+        try:
+            if path.stat().st_size > MAX_SOURCE_BYTES:
+                continue
+            sources[file] = path.read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue  # unreadable: the page lists the finding without a source view
+    return sources

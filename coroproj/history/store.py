@@ -195,6 +195,15 @@ class History:
             ))
         return records
 
+    def first_seen(self) -> dict[str, tuple[int, str]]:
+        """fingerprint -> (id, date) of the first stored run that had it unsuppressed."""
+        # SQLite takes the bare column r.created from the row MIN() picked.
+        rows = self.db.execute(
+            "SELECT f.fingerprint, MIN(r.id), r.created FROM findings f JOIN runs r ON r.id = f.run_id "
+            "WHERE f.suppressed = 0 GROUP BY f.fingerprint"
+        ).fetchall()
+        return {fingerprint: (int(run_id), created) for fingerprint, run_id, created in rows}
+
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 

@@ -5,6 +5,7 @@ revision, a JSON file) agree, and the HTML page renders in headless Chromium."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import subprocess
@@ -180,13 +181,21 @@ def test_html_renders_in_headless_chromium(history: dict, tmp_path: Path) -> Non
     )
     dom = done.stdout
     assert done.returncode == 0, done.stderr[-2000:]
-    assert '<table id="statistics">' in dom
+    assert '<table id="statistics"' in dom and '<table id="files"' in dom
     assert "<td>(total)</td>" in dom
-    assert '<svg id="trend"' in dom
+    # Annotations and findings on separate panels, dated.
+    assert '<svg id="trend-annotations"' in dom and '<svg id="trend-findings"' in dom
     assert dom.count('class="series"') == 5
-    # Three stored runs plus this one on the x axis of the chart; the new finding and its chain.
+    # Three stored runs plus this one on the x axis of the charts.
     assert dom.count("<circle") == 5 * 4
-    assert '<ul id="new">' in dom and "co_put → co_get at src/store.c:13" in dom
+    assert dom.count(f">{datetime.date.today().isoformat()}</text>") >= 2
+    # Every current finding: the new one, and legacy_wait persisting since run 1.
+    rows = {row.split("</td>")[5]: row for row in dom.split('<tr class="s-')[1:]}
+    assert rows["<td>co_put"].startswith("new")
+    assert rows["<td>legacy_wait"].startswith("persisting") and "(run 1)" in rows["<td>legacy_wait"]
+    assert 'href="#f=0">src/store.c:13</a>' in dom
+    # The source of src/store.c is embedded, escaped, for its source view.
+    assert "#include &quot;store.h&quot;" in page.read_text()
     # Self-contained: nothing fetched from anywhere.
     html = page.read_text()
-    assert "<script" not in html and "<link" not in html and "src=" not in html and "url(" not in html
+    assert "<script src" not in html and "<link" not in html and "<img" not in html and "@import" not in html
