@@ -36,15 +36,28 @@
  * yield body run by mistake) is not a real stack switch under cpc and is
  * reported as a bug.
  *
- * The continuation is allocated at the first entry, not by
- * qemu_coroutine_new, and kept while the coroutine sits in the common
- * layer's pool: a pooled coroutine is re-entered without any allocation.
- * One that grew large (deep recursion) gives its memory back when it
- * terminates instead of pinning it in the pool.
+ * Layout: one block per coroutine, from the runtime's per-thread free
+ * lists (cpc_block_alloc): the common layer's Coroutine record, the
+ * backend's one word, and the coroutine's first continuation, embedded,
+ * with room for one frame slot (CPC_EMBEDDED_CAPACITY):
+ *
+ *     [ Coroutine, 56 B ][ cont word, 8 B ][ cpc_cont header, 16 B ][ data, 16 B ]
+ *
+ * 96 bytes with CPC_ALIGN 16, the whole cost of a coroutine suspended with
+ * nothing live (a tail yield).  A coroutine whose frames need more moves its
+ * continuation into a block of its own (cpc_grow); it keeps that block
+ * while it sits in the common layer's pool, unless it grew past
+ * CPC_KEEP_BYTES (deep recursion), and frees it with the coroutine.
+ *
+ * The cont word is the current continuation, tagged with CPC_FRESH until
+ * the entry function has been started.  The owner of a continuation is not
+ * stored anywhere: coroutine code only runs inside qemu_coroutine_switch,
+ * which has set `current`, so qemu_coroutine_self(k) is `current`.
  */
 #include "cpc_runtime.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,20 +75,31 @@ Coroutine *qemu_coroutine_self(cpc_cont *k);
 bool qemu_in_coroutine(cpc_cont *k);
 
 /* A terminated coroutine keeps a continuation of at most this many data
- * bytes for its next life; a larger one is freed (and re-allocated small on
- * the next entry). */
+ * bytes for its next life; a larger one is freed (and the embedded one used
+ * again). */
 enum { CPC_KEEP_BYTES = 4096 };
 
+/* Tag of the cont word: the entry function has not been started. */
+#define CPC_FRESH ((uintptr_t)1)
+
 typedef struct CoroutineCpc {
-    Coroutine base;        /* first: a Coroutine * is a CoroutineCpc * */
-    cpc_cont *cont;        /* NULL until the first entry */
-    bool started;          /* the entry frame has been pushed */
+    Coroutine base;  /* first: a Coroutine * is a CoroutineCpc * */
+    uintptr_t cont;  /* the current continuation | CPC_FRESH before the start */
+    cpc_cont first;  /* embedded continuation; CPC_EMBEDDED_CAPACITY data bytes follow */
 } CoroutineCpc;
 
+/* The block of a coroutine: record and embedded continuation. */
+#define CPC_COROUTINE_BYTES CPC_ROUND(sizeof(CoroutineCpc) + CPC_EMBEDDED_CAPACITY)
+
+_Static_assert(sizeof(CoroutineCpc) % CPC_ALIGN == 0, "the embedded data follows the header");
+_Static_assert(CPC_EMBEDDED_CAPACITY >= CPC_ROUND(sizeof(void *)), "room for the entry argument");
+
 /* The coroutine whose code (or natives called from it) is running, or the
- * leader, the pseudo-coroutine of the thread's native code. */
+ * leader, the pseudo-coroutine of the thread's native code.  The leader's
+ * cont word is a fresh NULL continuation, which sends a switch to it down
+ * the cold path, where it is reported. */
 static __thread Coroutine *current;
-static __thread CoroutineCpc leader;
+static __thread CoroutineCpc leader = { .cont = CPC_FRESH };
 
 static CoroutineCpc *cpc_of(Coroutine *co)
 {
@@ -84,68 +108,90 @@ static CoroutineCpc *cpc_of(Coroutine *co)
 
 /* The yield function as the trampoline sees it.  Through void (*)(void)
  * because the header gives its native prototype (-Wcast-function-type). */
-static cpc_function *yield_function(void)
-{
-    return (cpc_function *)(void (*)(void))qemu_coroutine_yield;
-}
+#define YIELD_FUNCTION ((cpc_function *)(void (*)(void))qemu_coroutine_yield)
 
 Coroutine *qemu_coroutine_new(void)
 {
-    /* malloc, not calloc: glibc's calloc bypasses the per-thread cache and
-     * costs about a hundred more instructions per coroutine. */
-    CoroutineCpc *co = malloc(sizeof *co);
-    if (co == NULL) {
-        fprintf(stderr, "cpc: out of memory allocating a coroutine\n");
-        abort();
-    }
-    *co = (CoroutineCpc){ .cont = NULL, .started = false };
+    CoroutineCpc *co = cpc_block_alloc(CPC_COROUTINE_BYTES);
+    co->first.length = 0;
+    co->first.size = CPC_EMBEDDED_CAPACITY;
+    co->cont = (uintptr_t)&co->first | CPC_FRESH;
     return &co->base;
 }
 
 void qemu_coroutine_delete(Coroutine *co_)
 {
     CoroutineCpc *co = cpc_of(co_);
-    cpc_cont_free(co->cont);
-    free(co);
+    cpc_cont_free((cpc_cont *)(co->cont & ~CPC_FRESH)); /* not the embedded one */
+    cpc_block_free(co, CPC_COROUTINE_BYTES);
 }
 
+static void __attribute__((noreturn, cold)) cpc_bad_switch(Coroutine *from, Coroutine *to)
+{
+    fprintf(stderr, "cpc: switch from coroutine %p to %p, which it did not enter: "
+                    "not possible under cpc (a yield must be translated code)\n",
+            (void *)from, (void *)to);
+    abort();
+}
+
+/* The first entry: CoroutineEntry is a void coroutine function of one
+ * `void *`, so it needs no receiver below it; it is called directly with
+ * its argument pushed (no frame slot: the embedded capacity is one slot).
+ * The header gives entry its native type; the function behind it was
+ * translated (void (*)(void) for -Wcast-function-type). */
+static cpc_cont *cpc_start(CoroutineCpc *co, cpc_cont *k)
+{
+    if (__builtin_expect(k == NULL, 0)) {
+        cpc_bad_switch(current, &co->base); /* the leader */
+    }
+    cpc_function *entry = (cpc_function *)(void (*)(void))co->base.entry;
+    void **arg = cpc_push(&k, sizeof(void *));
+    *arg = co->base.entry_arg;
+    return entry(k);
+}
+
+/* Only called by qemu_coroutine_enter, to run `to` until it yields or
+ * terminates.  The trampoline is inlined here: the yield path is the
+ * benchmark of a continuation backend. */
 CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to_,
                                       CoroutineAction action)
 {
     (void)action; /* always an enter (COROUTINE_ENTER, or YIELD in QEMU 2013) */
     CoroutineCpc *to = cpc_of(to_);
-    if (to == &leader || to_->caller != from) {
-        fprintf(stderr, "cpc: switch from coroutine %p to %p, which it did not enter: "
-                        "not possible under cpc (a yield must be translated code)\n",
-                (void *)from, (void *)to_);
-        abort();
-    }
-    if (!to->started) {
-        /* First entry: build the entry frame by hand.  CoroutineEntry is a
-         * void coroutine function of one `void *`, so it needs no receiver
-         * below it.  The header gives entry its native type; the function
-         * behind it was translated (void (*)(void) for -Wcast-function-type). */
-        if (to->cont == NULL) {
-            to->cont = cpc_cont_new(to_);
-        }
-        cpc_function *entry = (cpc_function *)(void (*)(void))to_->entry;
-        void **arg = cpc_push_frame(&to->cont, sizeof(void *), entry);
-        *arg = to_->entry_arg;
-        to->started = true;
+    if (__builtin_expect(to_->caller != from, 0)) {
+        cpc_bad_switch(from, to_);
     }
     current = to_;
-    cpc_status status = cpc_run(&to->cont, yield_function());
-    current = from;
-    if (status == CPC_YIELDED) {
-        to_->caller = NULL; /* what the untranslated yield body does */
-        return COROUTINE_YIELD;
+    uintptr_t word = to->cont;
+    cpc_cont *k = (cpc_cont *)(word & ~CPC_FRESH);
+    if (word & CPC_FRESH) {
+        k = cpc_start(to, k);
     }
-    /* Empty again: a pooled reuse starts afresh with a new entry frame. */
-    to->started = false;
-    if (__builtin_expect(to->cont->size > CPC_KEEP_BYTES, 0)) {
-        cpc_cont_free(to->cont);
-        to->cont = NULL;
+    for (;;) {
+        if (k->length == 0) {
+            break;
+        }
+        cpc_function *fn = cpc_pop_fn(k);
+        if (fn == YIELD_FUNCTION) {
+            /* `from` and `to` are read back instead of being kept across
+             * the calls: no callee-saved registers to spill. */
+            to = cpc_of(current);
+            current = to->base.caller;
+            to->cont = (uintptr_t)k;
+            to->base.caller = NULL; /* what the untranslated yield body does */
+            return COROUTINE_YIELD;
+        }
+        k = fn(k);
     }
+    /* Empty again: a pooled reuse starts afresh with a new entry. */
+    to = cpc_of(current);
+    current = to->base.caller;
+    if (__builtin_expect(k->size > CPC_KEEP_BYTES, 0)) {
+        cpc_cont_free(k);
+        k = &to->first;
+        k->length = 0; /* stale since the continuation moved out */
+    }
+    to->cont = (uintptr_t)k | CPC_FRESH;
     return COROUTINE_TERMINATE;
 }
 
@@ -159,9 +205,7 @@ Coroutine *qemu_coroutine_current(void)
 
 Coroutine *qemu_coroutine_self(cpc_cont *k)
 {
-    if (k != NULL) {
-        return k->coroutine; /* no thread-local access from coroutine code */
-    }
+    (void)k; /* coroutine code runs only under qemu_coroutine_switch */
     return qemu_coroutine_current();
 }
 

@@ -128,16 +128,14 @@ typedef struct cpc_cont *cpc_function(struct cpc_cont *k);
 #define CPC_FNSLOT CPC_ROUND(sizeof(cpc_function *))
 
 /* A continuation.  `length`/`size` are size_t (CPC's 16-bit fields silently
- * overflowed at 64 KiB); the block grows by doubling, without limit. */
+ * overflowed at 64 KiB); the block grows by doubling, without limit.  The
+ * header is all the translated code touches; it holds nothing else, so a
+ * continuation costs CPC_ALIGN bytes plus its frames.  (The owner of a
+ * continuation is the running coroutine, which the backend knows; the size
+ * of its block is sizeof(cpc_cont) + size.) */
 typedef struct cpc_cont {
     __SIZE_TYPE__ length; /* bytes of data[] in use */
     __SIZE_TYPE__ size;   /* capacity of data[] in bytes */
-    struct Coroutine *coroutine; /* owner, for qemu_coroutine_self(k) */
-    void *allocation;            /* runtime-private: the block to free; it
-                                    differs from the continuation when
-                                    CPC_ALIGN exceeds malloc's alignment.
-                                    Costs no space: the header is padded to
-                                    CPC_ALIGN anyway. */
     _Alignas(CPC_ALIGN) unsigned char data[];
 } cpc_cont;
 
@@ -158,17 +156,23 @@ typedef enum cpc_status {
 #define cpc_cont_free CPC_ABI_NAME(cpc_cont_free)
 #define cpc_grow CPC_ABI_NAME(cpc_grow)
 #define cpc_run CPC_ABI_NAME(cpc_run)
+#define cpc_block_alloc CPC_ABI_NAME(cpc_block_alloc)
+#define cpc_block_free CPC_ABI_NAME(cpc_block_free)
 
-/* Bytes requested from malloc for a new continuation, header (and any
- * alignment slack) included; a larger CPC_ALIGN may force a bit more.  Small
- * on purpose: a suspended coroutine costs its live frames, not a stack. */
-#define CPC_INITIAL_BYTES 96
+/* The capacity of a continuation EMBEDDED in another object (the backend
+ * puts the first continuation of a coroutine inside the coroutine's own
+ * block): one frame slot, enough for the entry argument or a yield frame.
+ * A continuation of this capacity is never freed on its own: cpc_grow
+ * moves it into a block of its own and leaves the embedded one alone.
+ * Continuations with a block of their own are always at least twice as
+ * large, so the capacity tells the two apart. */
+#define CPC_EMBEDDED_CAPACITY ((__SIZE_TYPE__)CPC_ALIGN)
 
-/* A new empty continuation owned by `owner` (may be NULL).  Aborts with a
- * message when memory is exhausted. */
-cpc_cont *cpc_cont_new(struct Coroutine *owner);
+/* A new empty continuation with a block of its own.  Aborts with a message
+ * when memory is exhausted (so do cpc_grow and cpc_block_alloc). */
+cpc_cont *cpc_cont_new(void);
 
-/* Frees a continuation (NULL is fine). */
+/* Frees the block of a continuation, unless it is embedded (NULL is fine). */
 void cpc_cont_free(cpc_cont *k);
 
 /* Cold path of the pushes: makes room for `extra` more bytes by at least
@@ -180,6 +184,14 @@ cpc_cont *cpc_grow(cpc_cont *k, __SIZE_TYPE__ extra);
  * (CPC_YIELDED; that frame is consumed).  *kp is updated when the
  * continuation moved while growing. */
 cpc_status cpc_run(cpc_cont **kp, cpc_function *yield_fn);
+
+/* The runtime's allocator, for the backend: `bytes` (a multiple of
+ * CPC_ALIGN) aligned to CPC_ALIGN, from a per-thread free list of that size
+ * (no malloc header, no lock) up to CPC_SLAB_MAX bytes, from malloc above.
+ * cpc_block_free takes the same `bytes` back. */
+#define CPC_SLAB_MAX 4096
+void *cpc_block_alloc(__SIZE_TYPE__ bytes);
+void cpc_block_free(void *block, __SIZE_TYPE__ bytes);
 
 /* --- hot operations, inline ------------------------------------------- */
 
