@@ -38,7 +38,7 @@
  *
  * Layout: one block per coroutine, from the runtime's per-thread free
  * lists (cpc_block_alloc): the common layer's Coroutine record, the
- * backend's one word, and the coroutine's first continuation, embedded,
+ * backend's one word (the current continuation), and the coroutine's first continuation, embedded,
  * with room for one frame slot (CPC_EMBEDDED_CAPACITY):
  *
  *     [ Coroutine, 56 B ][ cont word, 8 B ][ cpc_cont header, 16 B ][ data, 16 B ]
@@ -49,15 +49,15 @@
  * while it sits in the common layer's pool, unless it grew past
  * CPC_KEEP_BYTES (deep recursion), and frees it with the coroutine.
  *
- * The cont word is the current continuation, tagged with CPC_FRESH until
- * the entry function has been started.  The owner of a continuation is not
- * stored anywhere: coroutine code only runs inside qemu_coroutine_switch,
- * which has set `current`, so qemu_coroutine_self(k) is `current`.
+ * A fresh coroutine's continuation holds one frame, the backend's start
+ * piece, which pushes the entry argument and calls the entry function;
+ * termination pushes it again.  The owner of a continuation is stored
+ * nowhere: coroutine code only runs inside qemu_coroutine_switch, which has
+ * set `current`, so qemu_coroutine_self(k) is `current`.
  */
 #include "cpc_runtime.h"
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -79,12 +79,9 @@ bool qemu_in_coroutine(cpc_cont *k);
  * again). */
 enum { CPC_KEEP_BYTES = 4096 };
 
-/* Tag of the cont word: the entry function has not been started. */
-#define CPC_FRESH ((uintptr_t)1)
-
 typedef struct CoroutineCpc {
     Coroutine base;  /* first: a Coroutine * is a CoroutineCpc * */
-    uintptr_t cont;  /* the current continuation | CPC_FRESH before the start */
+    cpc_cont *cont;  /* the current continuation */
     cpc_cont first;  /* embedded continuation; CPC_EMBEDDED_CAPACITY data bytes follow */
 } CoroutineCpc;
 
@@ -92,39 +89,8 @@ typedef struct CoroutineCpc {
 #define CPC_COROUTINE_BYTES CPC_ROUND(sizeof(CoroutineCpc) + CPC_EMBEDDED_CAPACITY)
 
 _Static_assert(sizeof(CoroutineCpc) % CPC_ALIGN == 0, "the embedded data follows the header");
-_Static_assert(CPC_EMBEDDED_CAPACITY >= CPC_ROUND(sizeof(void *)), "room for the entry argument");
-
-/* The coroutine whose code (or natives called from it) is running, or the
- * leader, the pseudo-coroutine of the thread's native code.  The leader's
- * cont word is a fresh NULL continuation, which sends a switch to it down
- * the cold path, where it is reported. */
-static __thread Coroutine *current;
-static __thread CoroutineCpc leader = { .cont = CPC_FRESH };
-
-static CoroutineCpc *cpc_of(Coroutine *co)
-{
-    return (CoroutineCpc *)co;
-}
-
-/* The yield function as the trampoline sees it.  Through void (*)(void)
- * because the header gives its native prototype (-Wcast-function-type). */
-#define YIELD_FUNCTION ((cpc_function *)(void (*)(void))qemu_coroutine_yield)
-
-Coroutine *qemu_coroutine_new(void)
-{
-    CoroutineCpc *co = cpc_block_alloc(CPC_COROUTINE_BYTES);
-    co->first.length = 0;
-    co->first.size = CPC_EMBEDDED_CAPACITY;
-    co->cont = (uintptr_t)&co->first | CPC_FRESH;
-    return &co->base;
-}
-
-void qemu_coroutine_delete(Coroutine *co_)
-{
-    CoroutineCpc *co = cpc_of(co_);
-    cpc_cont_free((cpc_cont *)(co->cont & ~CPC_FRESH)); /* not the embedded one */
-    cpc_block_free(co, CPC_COROUTINE_BYTES);
-}
+_Static_assert(CPC_EMBEDDED_CAPACITY >= CPC_FNSLOT && CPC_EMBEDDED_CAPACITY >= CPC_ROUND(sizeof(void *)),
+               "room for the start frame, then for the entry argument");
 
 static void __attribute__((noreturn, cold)) cpc_bad_switch(Coroutine *from, Coroutine *to)
 {
@@ -134,20 +100,78 @@ static void __attribute__((noreturn, cold)) cpc_bad_switch(Coroutine *from, Coro
     abort();
 }
 
-/* The first entry: CoroutineEntry is a void coroutine function of one
- * `void *`, so it needs no receiver below it; it is called directly with
- * its argument pushed (no frame slot: the embedded capacity is one slot).
- * The header gives entry its native type; the function behind it was
- * translated (void (*)(void) for -Wcast-function-type). */
-static cpc_cont *cpc_start(CoroutineCpc *co, cpc_cont *k)
+/* The leader, the pseudo-coroutine of a thread's native code, is the
+ * `caller` of a coroutine entered from native code.  Switching back to it is
+ * returning, so it has no state of its own, but each thread has its own
+ * (qemu_coroutine_self() in native code tells threads apart, as with the
+ * stack backends).  Its continuation reports a switch to it. */
+static cpc_cont *cpc_switch_to_leader(cpc_cont *k);
+
+static struct {
+    cpc_cont header;
+    cpc_function *slot[CPC_FNSLOT / sizeof(cpc_function *)];
+} leader_cont = { { .length = CPC_FNSLOT, .size = CPC_FNSLOT }, { cpc_switch_to_leader } };
+static __thread CoroutineCpc leader = { .cont = &leader_cont.header };
+
+/* The coroutine whose code (or natives called from it) is running, or the
+ * thread's leader; NULL until the thread's first qemu_coroutine_current. */
+static __thread Coroutine *current;
+
+static cpc_cont *cpc_switch_to_leader(cpc_cont *k)
 {
-    if (__builtin_expect(k == NULL, 0)) {
-        cpc_bad_switch(current, &co->base); /* the leader */
-    }
-    cpc_function *entry = (cpc_function *)(void (*)(void))co->base.entry;
-    void **arg = cpc_push(&k, sizeof(void *));
-    *arg = co->base.entry_arg;
+    (void)k;
+    cpc_bad_switch(current->caller, current);
+}
+
+/* The first frame of a coroutine, pushed by qemu_coroutine_new and again
+ * when it terminates (a pooled coroutine starts afresh): calls the entry
+ * function, a void coroutine function of one `void *` (no receiver below
+ * it), directly with its argument pushed.  The header gives entry its
+ * native type; the function behind it was translated (void (*)(void) for
+ * -Wcast-function-type).  The embedded capacity fits this frame, then the
+ * argument: a coroutine that yields with nothing live never grows. */
+static cpc_cont *cpc_start(cpc_cont *k)
+{
+    Coroutine *co = current;
+    cpc_function *entry = (cpc_function *)(void (*)(void))co->entry;
+    void **arg = cpc_push_reserved(k, sizeof(void *));
+    *arg = co->entry_arg;
     return entry(k);
+}
+
+static void cpc_push_start_frame(cpc_cont *k)
+{
+    *(cpc_function **)(void *)k->data = cpc_start;
+    k->length = CPC_FNSLOT;
+}
+
+static CoroutineCpc *cpc_of(Coroutine *co)
+{
+    return (CoroutineCpc *)co;
+}
+
+/* The yield function as the trampoline compares it.  A global the compiler
+ * cannot fold (another unit might change it): on x86-64 the comparison
+ * reads it from memory in the one instruction, where a constant would be
+ * kept in a callee-saved register, a push and a pop on every switch.
+ * Through void (*)(void) because the header gives the native prototype
+ * (-Wcast-function-type). */
+cpc_function *cpc_backend_yield_function = (cpc_function *)(void (*)(void))qemu_coroutine_yield;
+
+Coroutine *qemu_coroutine_new(void)
+{
+    CoroutineCpc *co = cpc_block_alloc(CPC_COROUTINE_BYTES);
+    co->first.size = CPC_EMBEDDED_CAPACITY;
+    cpc_push_start_frame(&co->first);
+    co->cont = &co->first;
+    return &co->base;
+}
+
+void qemu_coroutine_delete(Coroutine *co_)
+{
+    CoroutineCpc *co = cpc_of(co_);
+    cpc_cont_free(co->cont); /* not the embedded one */
+    cpc_block_free(co, CPC_COROUTINE_BYTES);
 }
 
 /* Only called by qemu_coroutine_enter, to run `to` until it yields or
@@ -159,45 +183,41 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to_,
     (void)action; /* always an enter (COROUTINE_ENTER, or YIELD in QEMU 2013) */
     CoroutineCpc *to = cpc_of(to_);
     if (__builtin_expect(to_->caller != from, 0)) {
-        cpc_bad_switch(from, to_);
+        cpc_bad_switch(current, to_); /* current is `from`: one register less to keep */
     }
     current = to_;
-    uintptr_t word = to->cont;
-    cpc_cont *k = (cpc_cont *)(word & ~CPC_FRESH);
-    if (word & CPC_FRESH) {
-        k = cpc_start(to, k);
-    }
+    cpc_cont *k = to->cont;
     for (;;) {
         if (k->length == 0) {
             break;
         }
         cpc_function *fn = cpc_pop_fn(k);
-        if (fn == YIELD_FUNCTION) {
+        if (fn == cpc_backend_yield_function) {
             /* `from` and `to` are read back instead of being kept across
              * the calls: no callee-saved registers to spill. */
             to = cpc_of(current);
             current = to->base.caller;
-            to->cont = (uintptr_t)k;
+            to->cont = k;
             to->base.caller = NULL; /* what the untranslated yield body does */
             return COROUTINE_YIELD;
         }
         k = fn(k);
     }
-    /* Empty again: a pooled reuse starts afresh with a new entry. */
+    /* Empty again: a pooled reuse starts afresh. */
     to = cpc_of(current);
     current = to->base.caller;
     if (__builtin_expect(k->size > CPC_KEEP_BYTES, 0)) {
         cpc_cont_free(k);
         k = &to->first;
-        k->length = 0; /* stale since the continuation moved out */
     }
-    to->cont = (uintptr_t)k | CPC_FRESH;
+    cpc_push_start_frame(k);
+    to->cont = k;
     return COROUTINE_TERMINATE;
 }
 
 Coroutine *qemu_coroutine_current(void)
 {
-    if (current == NULL) {
+    if (__builtin_expect(current == NULL, 0)) {
         current = &leader.base;
     }
     return current;

@@ -296,6 +296,11 @@ cpc_cont *cpc_grow(cpc_cont *k, size_t extra)
     return grown;
 }
 
+cpc_cont *cpc_grow_and_run(cpc_cont *k, size_t extra, cpc_function *piece)
+{
+    return piece(cpc_grow(k, extra));
+}
+
 cpc_status cpc_run(cpc_cont **kp, cpc_function *yield_fn)
 {
     cpc_cont *k = *kp;
