@@ -10,7 +10,7 @@
  * 1 MiB chunks: an allocation is a pop, a free a push, and a block costs
  * exactly its bytes (malloc adds an 8-byte header and rounds to 16, and
  * glibc's tcache path is ~50 instructions each way).  Classes: every
- * multiple of CPC_ALIGN up to 16 * CPC_ALIGN, then powers of two up to
+ * multiple of CPC_ALIGN up to 1 KiB, then powers of two up to
  * CPC_SLAB_MAX; larger blocks (deep recursion) come from malloc.
  *
  * Blocks freed by a thread go to that thread's lists, whoever allocated
@@ -38,9 +38,11 @@
 #include <string.h>
 
 #define CPC_CHUNK_BYTES ((size_t)1024 * 1024)
-/* Classes 0..15: (index + 1) * CPC_ALIGN bytes; then powers of two. */
-#define CPC_SMALL_CLASSES 16
-#define CPC_SMALL_MAX ((size_t)CPC_SMALL_CLASSES * CPC_ALIGN)
+/* Classes: every multiple of CPC_ALIGN up to CPC_SMALL_MAX bytes (index
+ * bytes / CPC_ALIGN - 1: no block of a continuation a few frames deep
+ * rounds up by more than CPC_ALIGN), then powers of two. */
+#define CPC_SMALL_MAX ((size_t)1024)
+#define CPC_SMALL_CLASSES (CPC_SMALL_MAX / CPC_ALIGN)
 #define CPC_CLASS_COUNT (CPC_SMALL_CLASSES + 8)
 
 _Static_assert(sizeof(cpc_cont) % CPC_ALIGN == 0, "data[] must start aligned");
@@ -281,10 +283,15 @@ void cpc_cont_free(cpc_cont *k)
 cpc_cont *cpc_grow(cpc_cont *k, size_t extra)
 {
     /* Doubling keeps the amortised cost of a push constant however deep the
-     * recursion goes; `extra` may exceed the doubling for a huge frame. */
+     * recursion goes.  A piece reserves what its deepest path pushes, which
+     * may exceed the doubling; then half as much again, so that the next few
+     * frames (the callee's own) need no second growth: each growth leaves
+     * the old block on a free list, memory that a burst of coroutines all
+     * growing at once does not reuse. */
+    size_t need = k->length + extra;
     size_t size = k->size * 2;
-    if (size < k->length + extra) {
-        size = k->length + extra;
+    if (size < need + need / 2) {
+        size = need + need / 2;
     }
     if (size < k->size || size > SIZE_MAX / 2 - sizeof(cpc_cont)) {
         cpc_out_of_memory(SIZE_MAX);
