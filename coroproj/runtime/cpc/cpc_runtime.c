@@ -221,9 +221,18 @@ static void *cpc_refill(unsigned index)
     return block;
 }
 
+/* Out of line, so that the hot path saves no registers. */
+static void *__attribute__((noinline)) cpc_block_alloc_slow(unsigned index)
+{
+    if (cpc_uses_malloc()) {
+        return cpc_malloc(cpc_class_bytes(index));
+    }
+    return cpc_refill(index);
+}
+
 void *cpc_block_alloc(size_t bytes)
 {
-    if (bytes > CPC_SLAB_MAX) {
+    if (__builtin_expect(bytes > CPC_SLAB_MAX, 0)) {
         return cpc_malloc(bytes);
     }
     unsigned index = cpc_class_of(bytes);
@@ -232,10 +241,7 @@ void *cpc_block_alloc(size_t bytes)
         free_lists[index] = block->next;
         return block;
     }
-    if (cpc_uses_malloc()) {
-        return cpc_malloc(cpc_class_bytes(index));
-    }
-    return cpc_refill(index);
+    return cpc_block_alloc_slow(index);
 }
 
 void cpc_block_free(void *block, size_t bytes)
