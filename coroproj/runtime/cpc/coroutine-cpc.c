@@ -29,8 +29,9 @@
  *   entered again — before reporting COROUTINE_YIELD.
  * - Termination: a stack backend's own trampoline runs entry() and then
  *   switches to the caller with COROUTINE_TERMINATE.  Here the continuation
- *   just runs empty; switch returns COROUTINE_TERMINATE and the common layer
- *   pools or deletes the coroutine, as with any backend.
+ *   just runs empty; switch pushes the start frame again, returns
+ *   COROUTINE_TERMINATE, and the common layer pools or deletes the
+ *   coroutine, as with any backend.
  * So qemu_coroutine_switch is only ever asked to switch INTO a coroutine its
  * caller has just entered; a switch out of a coroutine (to its caller, or a
  * yield body run by mistake) is not a real stack switch under cpc and is
@@ -38,8 +39,9 @@
  *
  * Layout: one block per coroutine, from the runtime's per-thread free
  * lists (cpc_block_alloc): the common layer's Coroutine record, the
- * backend's one word (the current continuation), and the coroutine's first continuation, embedded,
- * with room for one frame slot (CPC_EMBEDDED_CAPACITY):
+ * backend's one word (the current continuation), and the coroutine's first
+ * continuation, embedded, with room for one frame slot
+ * (CPC_EMBEDDED_CAPACITY):
  *
  *     [ Coroutine, 56 B ][ cont word, 8 B ][ cpc_cont header, 16 B ][ data, 16 B ]
  *
