@@ -5,11 +5,18 @@ sample_project/build/cpc exists) x {lifecycle, nesting, yield} x pool
 {off, on}: the median ns per operation over several runs of
 ``test-coroutine perf``, and its ratio to ucontext measured in the same
 run of this script; the resident memory per suspended coroutine
-(``test-coroutine suspended N``); and, where the backend's ``sample-io``
-was built, its stress mode's ops/s with 500 coroutine workers on the
-memory driver.
+(``test-coroutine suspended N`` for each N of ``--suspended``; a stack
+backend is skipped above its ceiling, vm.max_map_count / 2: each of its
+coroutines maps a stack and a guard page); and, where the backend's
+``sample-io`` was built, its stress mode's ops/s with 500 coroutine
+workers on the memory driver.
 
     python3 bench/backends.py [--runs 5] [--json FILE] [--svg FILE] [--callgrind]
+                              [--suspended N...] [--compare NAME=BUILD_DIR]
+
+``--compare cpc-before=/tmp/before/sample_project/build/cpc`` adds another
+build of the sample project (say, of an earlier runtime) as a column of the
+same run.
 
 Missing stack-backend builds are made with scons first (``--no-build`` to
 only use what exists).  ``--callgrind`` adds instructions per operation
@@ -47,6 +54,7 @@ ALL_BACKENDS = (*STACK_BACKENDS, "cpc")
 MODES = ("lifecycle", "nesting", "yield")
 POOLS = ("off", "on")
 REFERENCE = "ucontext"
+MAP_COUNT = Path("/proc/sys/vm/max_map_count")
 NESTING_DEPTH = 1000
 IO_WORKERS = 500
 # Operations of the short and the long callgrind run per mode (nesting:
@@ -62,7 +70,7 @@ class BackendResult:
     samples: dict[str, list[float]] = field(default_factory=dict)
     ratio_to_reference: dict[str, float] = field(default_factory=dict)
     instructions_per_op: dict[str, float] = field(default_factory=dict)
-    bytes_per_suspended: float | None = None
+    bytes_per_suspended: dict[int, float] = field(default_factory=dict)  # N -> resident bytes / N
     io_ops_per_sec: float | None = None
     io_samples: list[float] = field(default_factory=list)
 
@@ -71,8 +79,24 @@ def key(mode: str, pool: str) -> str:
     return f"{mode}/pool={pool}"
 
 
+# Build directories measured besides sample_project/build/<backend> (--compare).
+EXTRA_BUILDS: dict[str, Path] = {}
+
+
+def build_dir(backend: str) -> Path:
+    return EXTRA_BUILDS.get(backend, SAMPLE / "build" / backend)
+
+
 def test_coroutine(backend: str) -> Path:
-    return SAMPLE / "build" / backend / "tests" / "test-coroutine"
+    return build_dir(backend) / "tests" / "test-coroutine"
+
+
+def stack_ceiling() -> int | None:
+    """Suspended coroutines a stack backend can hold at once here (two mappings each)."""
+    try:
+        return int(MAP_COUNT.read_text()) // 2
+    except (OSError, ValueError):
+        return None
 
 
 def ensure_builds(backends: list[str], build: bool) -> list[str]:
@@ -125,19 +149,23 @@ def measure_times(results: dict[str, BackendResult], runs: int) -> None:
         }
 
 
-def measure_memory(results: dict[str, BackendResult], count: int) -> None:
+def measure_memory(results: dict[str, BackendResult], counts: list[int]) -> None:
+    ceiling = stack_ceiling()
     for backend, result in results.items():
-        output = subprocess.run([str(test_coroutine(backend)), "suspended", str(count)],
-                                check=True, capture_output=True, text=True).stdout
-        match = re.search(r"bytes_per_coroutine=(-?[0-9.]+)", output)
-        if match:
-            result.bytes_per_suspended = float(match.group(1))
+        for count in counts:
+            if backend in STACK_BACKENDS and ceiling is not None and count > ceiling:
+                continue  # it would abort on mmap: "too many mappings"
+            output = subprocess.run([str(test_coroutine(backend)), "suspended", str(count)],
+                                    check=True, capture_output=True, text=True).stdout
+            match = re.search(r"bytes_per_coroutine=(-?[0-9.]+)", output)
+            if match:
+                result.bytes_per_suspended[count] = float(match.group(1))
 
 
 def measure_io(results: dict[str, BackendResult], runs: int, ops: int) -> None:
     """sample-io stress on the memory driver, where the backend's tools were built."""
     for backend, result in results.items():
-        sample_io = SAMPLE / "build" / backend / "tools" / "sample-io"
+        sample_io = build_dir(backend) / "tools" / "sample-io"
         if not sample_io.exists():
             continue
         for _ in range(runs):
@@ -201,7 +229,8 @@ def _ratio(ratio: float) -> str:
     return f"{ratio:.2f}x"
 
 
-def print_table(results: dict[str, BackendResult], console: Console) -> None:
+def print_table(results: dict[str, BackendResult], console: Console, counts: list[int]) -> None:
+    """The table; `counts`: the suspended counts asked for (a stack backend above its ceiling reads -)."""
     backends = list(results)
     table = Table(title="Coroutine backends (median ns/op; x = ratio to ucontext in this run)")
     table.add_column("benchmark")
@@ -220,8 +249,13 @@ def print_table(results: dict[str, BackendResult], console: Console) -> None:
                     text += f"\n{_number(instructions, 0)} instr"
                 cells.append(text)
             table.add_row(f"{mode}, pool {pool}", *cells)
-    table.add_row("bytes per suspended coroutine",
-                  *(_number(results[b].bytes_per_suspended, 0) for b in backends))
+    for count in counts:
+        table.add_row(f"bytes per suspended coroutine ({count:,})",
+                      *(_number(results[b].bytes_per_suspended.get(count), 1) for b in backends))
+    ceiling = stack_ceiling()
+    if ceiling is not None and any(count > ceiling for count in counts):
+        table.caption = (f"stack backends: at most {ceiling:,} suspended coroutines here "
+                         f"(vm.max_map_count {ceiling * 2:,}, two mappings each)")
     if any(r.io_ops_per_sec for r in results.values()):
         table.add_row(f"sample-io stress ops/s ({IO_WORKERS} workers, memory)",
                       *(_number(results[b].io_ops_per_sec, 0) for b in backends))
@@ -304,21 +338,30 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per cell (median; default 5)")
     parser.add_argument("--backends", nargs="+", choices=ALL_BACKENDS, default=list(ALL_BACKENDS),
                         help="backends to measure (those without a build are skipped)")
-    parser.add_argument("--suspended", type=int, default=10_000, metavar="N",
-                        help="suspended coroutines for the memory figure (default 10000; at most about "
-                             "30000: two memory mappings each against vm.max_map_count)")
+    parser.add_argument("--suspended", type=int, nargs="+", default=[10_000, 1_000_000], metavar="N",
+                        help="suspended coroutines for the memory figures (default 10000 1000000; stack "
+                             "backends are skipped above vm.max_map_count / 2)")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=BUILD_DIR",
+                        help="also measure the sample project built in BUILD_DIR, as column NAME")
     parser.add_argument("--io-ops", type=int, default=20_000, help="operations per sample-io stress run")
     parser.add_argument("--no-build", action="store_true", help="do not build missing stack backends")
     parser.add_argument("--callgrind", action="store_true", help="also count instructions per op (valgrind)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parser.add_argument("--svg", type=Path, metavar="FILE", help="write a bar chart of ns/op as SVG")
     options = parser.parse_args()
-    if options.runs < 1 or options.suspended < 1 or options.io_ops < 1:
+    if options.runs < 1 or min(options.suspended) < 1 or options.io_ops < 1:
         parser.error("--runs, --suspended and --io-ops take positive numbers")
+    for extra in options.compare:
+        name, _, directory = extra.partition("=")
+        if not name or not directory or name in ALL_BACKENDS:
+            parser.error(f"--compare takes NAME=BUILD_DIR with a new name, not {extra!r}")
+        if not (Path(directory) / "tests" / "test-coroutine").exists():
+            parser.error(f"--compare {extra}: no tests/test-coroutine in {directory}")
+        EXTRA_BUILDS[name] = Path(directory)
     if options.callgrind and shutil.which("valgrind") is None:
         parser.error("--callgrind needs valgrind (apt-get install valgrind)")
 
-    backends = ensure_builds(options.backends, build=not options.no_build)
+    backends = ensure_builds(options.backends, build=not options.no_build) + list(EXTRA_BUILDS)
     if not backends:
         print("no backend built: run scons BACKEND=ucontext first", file=sys.stderr)
         return 2
@@ -332,7 +375,7 @@ def main() -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=150)  # a file or pipe: no wrapped cells
-    print_table(results, console)
+    print_table(results, console, options.suspended)
     if options.json:
         document = {
             "runs": options.runs,

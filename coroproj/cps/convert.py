@@ -148,6 +148,9 @@ class Converter:
         self.bouncing_jumps = self._bouncing_jumps()
         self.receiver_alias = self._empty_receivers()
         self.direct = self._direct_pieces()
+        # Bytes each push site of the piece being converted pushes (C
+        # constant expressions): its top reserves the most of them at once.
+        self._push_sites: list[str] = []
 
     def _direct_pieces(self) -> set[str]:
         """Pieces only ever entered by a direct call: their live variables are
@@ -298,7 +301,9 @@ class Converter:
 
     # statements
     def piece_text(self, piece: Piece) -> str:
+        self._push_sites = []
         lines: list[str] = []
+        popped = "0"  # bytes of the piece's own argument struct
         body = piece.body  # converted in place: each statement belongs to this piece only
         used = set()
         for statement in body:
@@ -310,6 +315,7 @@ class Converter:
         if piece.index == 0:
             entry_struct = self.entry_args_struct()
             if entry_struct is not None:
+                popped = f"sizeof({entry_struct})"
                 lines.append(f"{entry_struct} *cpc__a = cpc_pop({CONT}, sizeof *cpc__a);")
                 for position, param in enumerate(self.function.params):
                     if param.name in used:
@@ -322,6 +328,7 @@ class Converter:
         else:
             copied = set()
             if self.has_frame_struct(piece):
+                popped = f"sizeof(struct {self.struct_name(piece)})"
                 lines.append(f"struct {self.struct_name(piece)} *cpc__a = cpc_pop({CONT}, sizeof *cpc__a);")
                 for name in piece.params:
                     lines.append(self._decl_text(name, self.variables[name].type) + f" = cpc__a->{name};")
@@ -354,6 +361,23 @@ class Converter:
                 continue
             out.append(self._line(statement) + self.statement_text(piece, statement))
             index += 1
+        if self._push_sites:
+            # One capacity check for the whole piece, net of the piece's own
+            # arguments, before anything is live: every push below is
+            # unchecked.  When short, a piece of the trampoline's type grows
+            # the continuation and runs again in a tail call, so the hot path
+            # needs no stack frame; a direct piece (C parameters) grows in place.
+            pushed = self._push_sites[0]
+            for site in self._push_sites[1:]:
+                pushed = f"cpc_max({site}, {pushed})"
+            if piece.label in self.direct:
+                out.insert(0, f"cpc_reserve_piece(&{CONT}, {popped}, {pushed});")
+            else:
+                out[0:0] = [
+                    f"__SIZE_TYPE__ cpc__short = cpc_piece_shortfall({CONT}, {popped}, {pushed});",
+                    f"if (__builtin_expect(cpc__short != 0, 0)) return cpc_grow_and_run({CONT}, cpc__short, "
+                    f"{piece.name});",
+                ]
         return "\n".join(out)
 
     def _line(self, statement: c_ast.Node) -> str:
@@ -402,19 +426,22 @@ class Converter:
         if (source.label, label) not in self.bouncing_jumps:
             if not target.params:
                 return f"return {target.name}({CONT});"
+            self._push_sites.append(f"CPC_ROUND(sizeof(struct {self.struct_name(target)}))")
             return "\n".join(
                 [
-                    f"struct {self.struct_name(target)} *cpc__j = cpc_push(&{CONT}, sizeof *cpc__j);",
+                    f"struct {self.struct_name(target)} *cpc__j = cpc_push_reserved({CONT}, sizeof *cpc__j);",
                     *fill,
                     f"return {target.name}({CONT});",
                 ]
             )
         if not self.has_frame_struct(target):
-            return f"cpc_push_frame(&{CONT}, 0, {target.name});\nreturn {CONT};"
+            self._push_sites.append("cpc_frame_bytes(0)")
+            return f"cpc_push_frame_reserved({CONT}, 0, {target.name});\nreturn {CONT};"
+        self._push_sites.append(f"cpc_frame_bytes(sizeof(struct {self.struct_name(target)}))")
         return "\n".join(
             [
                 f"struct {self.struct_name(target)} *cpc__j = "
-                f"cpc_push_frame(&{CONT}, sizeof *cpc__j, {target.name});",
+                f"cpc_push_frame_reserved({CONT}, sizeof *cpc__j, {target.name});",
                 *fill,
                 f"return {CONT};",
             ]
@@ -443,15 +470,18 @@ class Converter:
     def call_text(self, piece: Piece, call: CoroutineCall, receiver_label: str) -> str:
         receiver = self.by_label[self.receiver_alias.get(receiver_label, receiver_label)]
         lines: list[str] = []
+        frames: list[str] = []  # argument struct sizes of the frames pushed
         if not self._is_tail_call(call, receiver):
             if self.has_frame_struct(receiver):
+                frames.append(f"sizeof(struct {self.struct_name(receiver)})")
                 lines.append(
                     f"struct {self.struct_name(receiver)} *cpc__r = "
-                    f"cpc_push_frame(&{CONT}, sizeof *cpc__r, {receiver.name});"
+                    f"cpc_push_frame_reserved({CONT}, sizeof *cpc__r, {receiver.name});"
                 )
                 lines += [f"cpc__r->{name} = {name};" for name in receiver.params]
             else:
-                lines.append(f"cpc_push_frame(&{CONT}, 0, {receiver.name});")
+                frames.append("0")
+                lines.append(f"cpc_push_frame_reserved({CONT}, 0, {receiver.name});")
         expression = call.call  # belongs to this piece only
         rewrite_need_cont_calls(expression, self.unit, self.unit.env, CONT)
         expression = self._types_in_statement(expression)
@@ -469,11 +499,14 @@ class Converter:
             )
         if types:
             struct = args_struct_text(types, self.unit)
-            lines.append(f"{struct} *cpc__c = cpc_push_frame(&{CONT}, sizeof *cpc__c, {callee});")
+            frames.append(f"sizeof({struct})")
+            lines.append(f"{struct} *cpc__c = cpc_push_frame_reserved({CONT}, sizeof *cpc__c, {callee});")
             for position, arg in enumerate(args):
                 lines.append(f"cpc__c->a{position} = {self._expression(arg)};")
         else:
-            lines.append(f"cpc_push_frame(&{CONT}, 0, {callee});")
+            frames.append("0")
+            lines.append(f"cpc_push_frame_reserved({CONT}, 0, {callee});")
+        self._push_sites.append(" + ".join(f"cpc_frame_bytes({size})" for size in frames))
         lines.append(f"return {CONT};")
         return "{\n" + _indent("\n".join(lines)) + "\n}"
 

@@ -98,7 +98,7 @@ struct fn_receiver { int tag; _Alignas(CPC_ALIGN) __typeof__(int (*)(int)) resul
 
 static int function_pointer_result(void)
 {
-    cpc_cont *k = cpc_cont_new(NULL);
+    cpc_cont *k = cpc_cont_new();
     struct fn_receiver *receiver = cpc_push_frame(&k, sizeof *receiver, note);
     receiver->tag = 41;
     *CPC_RETURN_SLOT(k, int (*)(int)) = add_one; /* as the callee would */
@@ -113,7 +113,7 @@ int main(void)
 {
     printf("function pointer through the result slot: %d\n", function_pointer_result());
 
-    cpc_cont *k = cpc_cont_new(NULL);
+    cpc_cont *k = cpc_cont_new();
     size_t initial = k->size;
 
     /* Bottom to top: note(1), note_without_args, check_big(BIG bytes),

@@ -237,6 +237,16 @@ def test_coroutines_of_two_threads_keep_to_their_thread(build, sanitizer: list[s
     assert "threads have distinct leaders: yes" in output
 
 
+@pytest.mark.parametrize("sanitizer", [[], ["-fsanitize=thread"]], ids=["plain", "tsan"])
+def test_blocks_freed_by_an_exited_thread_are_reused(build, sanitizer: list[str]) -> None:
+    # Not lost with the exited thread's free lists: the next thread short of
+    # blocks of that size adopts them (under ThreadSanitizer: without a race).
+    output = run(build("blocks", "-pthread", *sanitizer))
+    assert "blocks of the exited thread reused: 1000 of 1000" in output
+    assert "aligned: 1000 of 1000" in output
+    assert "a freed block is the next one allocated: yes" in output
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
 @pytest.mark.parametrize(
     ("program", "flags", "args"),

@@ -164,8 +164,8 @@ int coroutine_fn f(int a, int b) {
 def test_convert_pushes_receiver_then_callee_and_uses_the_alignment_macro() -> None:
     unit, function = _function("long coroutine_fn f(int a) { long r = get(a); return r * 2; }")
     text = convert(lift(split(box(function, unit))), unit)
-    receiver = text.index("cpc_push_frame(&cpc__k, sizeof *cpc__r, f__p1)")
-    callee = text.index("cpc_push_frame(&cpc__k, sizeof *cpc__c, get)")
+    receiver = text.index("cpc_push_frame_reserved(cpc__k, sizeof *cpc__r, f__p1)")
+    callee = text.index("cpc_push_frame_reserved(cpc__k, sizeof *cpc__c, get)")
     assert receiver < callee
     assert "_Alignas(CPC_ALIGN) int cpc__result;" in text
     assert "CPC_RETURN(cpc__k, long, (r * 2));" in text
@@ -175,7 +175,34 @@ def test_convert_tail_call_pushes_no_receiver() -> None:
     unit, function = _function("int coroutine_fn f(int a) { return get(a + 1); }")
     text = convert(lift(split(box(function, unit))), unit)
     assert "cpc__r" not in text and "f__p1" not in text
-    assert "cpc_push_frame(&cpc__k, sizeof *cpc__c, get)" in text
+    assert "cpc_push_frame_reserved(cpc__k, sizeof *cpc__c, get)" in text
+
+
+def test_convert_checks_the_capacity_once_per_piece_before_its_pop() -> None:
+    # Both frames of the call are reserved at the top, net of the piece's own
+    # arguments; the pushes below are unchecked (they could not move k).
+    unit, function = _function("long coroutine_fn f(int a) { long r = get(a); return r * 2; }")
+    text = convert(lift(split(box(function, unit))), unit)
+    entry = text[text.index("cpc_cont *f(cpc_cont *cpc__k)"):]
+    check = entry.index(
+        "cpc_piece_shortfall(cpc__k, sizeof(struct { int a0; }), "
+        "cpc_frame_bytes(sizeof(struct f__p1__args)) + cpc_frame_bytes(sizeof(struct { int a0; })));"
+    )
+    assert check < entry.index("cpc_pop(cpc__k")
+    assert "return cpc_grow_and_run(cpc__k, cpc__short, f);" in entry
+    assert "cpc_push_frame(&" not in text and "cpc_push(&" not in text
+
+
+def test_convert_reserves_the_most_any_path_of_a_piece_pushes() -> None:
+    unit, function = _function(
+        "int coroutine_fn f(int a) { if (a) return get(a); qemu_coroutine_yield(); return 0; }"
+    )
+    text = convert(lift(split(box(function, unit))), unit)
+    # the tail call pushes get's frame; the yield its receiver's and its own
+    assert (
+        "cpc_max(cpc_frame_bytes(0) + cpc_frame_bytes(0), cpc_frame_bytes(sizeof(struct { int a0; })))"
+        in text
+    )
 
 
 def test_convert_bounces_only_jumps_that_close_a_cycle_of_jumps() -> None:
@@ -190,7 +217,7 @@ again:
     # f__p1 (loop head) -> f__p3 (n--) -> f__p1 is a cycle of jumps without a
     # call: its closing jump bounces through the trampoline (a direct call
     # would recurse on the C stack) ...
-    assert "cpc_push_frame(&cpc__k, sizeof *cpc__j, f__p1);" in text
+    assert "cpc_push_frame_reserved(cpc__k, sizeof *cpc__j, f__p1);" in text
     # ... every other jump, the receiver of get()'s included, is a direct call.
     assert text.count("return f__p1(cpc__k);") == 1
     assert text.count("return f__p3(cpc__k, n);") == 2  # only entered directly: n is a C parameter
@@ -207,8 +234,8 @@ void coroutine_fn f(unsigned *counter) {
     text = convert(lift(split(box(function, unit))), unit)
     # the loop is one piece that pushes itself as the receiver of the yield
     assert "static cpc_cont *f__p2" not in text
-    assert "cpc_push_frame(&cpc__k, sizeof *cpc__r, f__p1);" in text
-    assert "cpc_push_frame(&cpc__k, 0, qemu_coroutine_yield);" in text
+    assert "cpc_push_frame_reserved(cpc__k, sizeof *cpc__r, f__p1);" in text
+    assert "cpc_push_frame_reserved(cpc__k, 0, qemu_coroutine_yield);" in text
 
 
 def test_normalize_rejects_an_old_style_definition() -> None:
@@ -234,7 +261,7 @@ void coroutine_fn perf_empty(void *opaque) { (void)opaque; }
             texts[ext.decl.name] = convert(lift(split(box(normalize(unit, ext), unit))), unit)
     loop = texts["perf_yield_loop"]
     assert loop.count("static cpc_cont *perf_yield_loop__p") == 2  # one prototype, one definition
-    assert "cpc_push_frame(&cpc__k, sizeof *cpc__r, perf_yield_loop__p1);" in loop
+    assert "cpc_push_frame_reserved(cpc__k, sizeof *cpc__r, perf_yield_loop__p1);" in loop
     assert "__p" not in texts["perf_suspend_once"]
     assert texts["perf_suspend_once"].count("cpc_push_frame") == 1
     assert "cpc_push" not in texts["perf_empty"]

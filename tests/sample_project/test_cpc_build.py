@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,16 @@ def test_cpc_c_test_prints_what_ucontext_prints(
         outputs[backend] = done.stdout.replace(f"(backend {backend})", "(backend B)")
     assert outputs["ucontext"].strip()
     assert outputs["cpc"] == outputs["ucontext"]
+
+
+def test_a_suspended_cpc_coroutine_costs_at_most_96_resident_bytes(sample_build: SampleBuild) -> None:
+    """The whole cost: Coroutine record, backend word and continuation, in one block of 96 bytes."""
+    done = subprocess.run(
+        [str(sample_build("cpc") / "tests" / "test-coroutine"), "suspended", "100000"],
+        capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr  # all resumed and finished
+    match = re.search(r"bytes_per_coroutine=([0-9.]+)", done.stdout)
+    assert match is not None, done.stdout
+    # exact on Linux >= 4.14 (smaps_rollup); VmRSS elsewhere may be off by ~3 bytes here
+    assert float(match.group(1)) < 100, done.stdout

@@ -68,6 +68,11 @@
  *     return k;                           // to the trampoline
  *
  * (`ra` must be filled before the second push: a push may move the data.)
+ * The translator checks the capacity once per piece instead, at its top,
+ * for the most any of its paths pushes (cpc_piece_shortfall, or
+ * cpc_reserve_piece in a piece with C parameters), and then pushes
+ * unchecked (cpc_push_frame_reserved, cpc_push_reserved).
+ *
  * `return e;` in a non-void coroutine function:
  *
  *     *CPC_RETURN_SLOT(k, T) = e; return k;
@@ -128,16 +133,14 @@ typedef struct cpc_cont *cpc_function(struct cpc_cont *k);
 #define CPC_FNSLOT CPC_ROUND(sizeof(cpc_function *))
 
 /* A continuation.  `length`/`size` are size_t (CPC's 16-bit fields silently
- * overflowed at 64 KiB); the block grows by doubling, without limit. */
+ * overflowed at 64 KiB); the block grows by doubling, without limit.  The
+ * header is all the translated code touches; it holds nothing else, so a
+ * continuation costs CPC_ALIGN bytes plus its frames.  (The owner of a
+ * continuation is the running coroutine, which the backend knows; the size
+ * of its block is sizeof(cpc_cont) + size.) */
 typedef struct cpc_cont {
     __SIZE_TYPE__ length; /* bytes of data[] in use */
     __SIZE_TYPE__ size;   /* capacity of data[] in bytes */
-    struct Coroutine *coroutine; /* owner, for qemu_coroutine_self(k) */
-    void *allocation;            /* runtime-private: the block to free; it
-                                    differs from the continuation when
-                                    CPC_ALIGN exceeds malloc's alignment.
-                                    Costs no space: the header is padded to
-                                    CPC_ALIGN anyway. */
     _Alignas(CPC_ALIGN) unsigned char data[];
 } cpc_cont;
 
@@ -158,28 +161,47 @@ typedef enum cpc_status {
 #define cpc_cont_free CPC_ABI_NAME(cpc_cont_free)
 #define cpc_grow CPC_ABI_NAME(cpc_grow)
 #define cpc_run CPC_ABI_NAME(cpc_run)
+#define cpc_grow_and_run CPC_ABI_NAME(cpc_grow_and_run)
+#define cpc_block_alloc CPC_ABI_NAME(cpc_block_alloc)
+#define cpc_block_free CPC_ABI_NAME(cpc_block_free)
 
-/* Bytes requested from malloc for a new continuation, header (and any
- * alignment slack) included; a larger CPC_ALIGN may force a bit more.  Small
- * on purpose: a suspended coroutine costs its live frames, not a stack. */
-#define CPC_INITIAL_BYTES 96
+/* The capacity of a continuation EMBEDDED in another object (the backend
+ * puts the first continuation of a coroutine inside the coroutine's own
+ * block): one frame slot, enough for the entry argument or a yield frame.
+ * A continuation of this capacity is never freed on its own: cpc_grow
+ * moves it into a block of its own and leaves the embedded one alone.
+ * Continuations with a block of their own are always at least twice as
+ * large, so the capacity tells the two apart. */
+#define CPC_EMBEDDED_CAPACITY ((__SIZE_TYPE__)CPC_ALIGN)
 
-/* A new empty continuation owned by `owner` (may be NULL).  Aborts with a
- * message when memory is exhausted. */
-cpc_cont *cpc_cont_new(struct Coroutine *owner);
+/* A new empty continuation with a block of its own.  Aborts with a message
+ * when memory is exhausted (so do cpc_grow and cpc_block_alloc). */
+cpc_cont *cpc_cont_new(void);
 
-/* Frees a continuation (NULL is fine). */
+/* Frees the block of a continuation, unless it is embedded (NULL is fine). */
 void cpc_cont_free(cpc_cont *k);
 
 /* Cold path of the pushes: makes room for `extra` more bytes by at least
  * doubling the capacity; returns the (possibly moved) continuation. */
 cpc_cont *cpc_grow(cpc_cont *k, __SIZE_TYPE__ extra);
 
+/* Grows k by `extra` bytes (cpc_grow) and calls `piece` on the result: the
+ * cold path of a piece's reservation, which it tail-calls with itself. */
+cpc_cont *cpc_grow_and_run(cpc_cont *k, __SIZE_TYPE__ extra, cpc_function *piece);
+
 /* The trampoline: pops and calls function pointers until the continuation
  * is empty (CPC_TERMINATED) or the popped pointer is `yield_fn`
  * (CPC_YIELDED; that frame is consumed).  *kp is updated when the
  * continuation moved while growing. */
 cpc_status cpc_run(cpc_cont **kp, cpc_function *yield_fn);
+
+/* The runtime's allocator, for the backend: `bytes` (a multiple of
+ * CPC_ALIGN) aligned to CPC_ALIGN, from a per-thread free list of that size
+ * (no malloc header, no lock) up to CPC_SLAB_MAX bytes, from malloc above.
+ * cpc_block_free takes the same `bytes` back. */
+#define CPC_SLAB_MAX 4096
+void *cpc_block_alloc(__SIZE_TYPE__ bytes);
+void cpc_block_free(void *block, __SIZE_TYPE__ bytes);
 
 /* --- hot operations, inline ------------------------------------------- */
 
@@ -218,6 +240,76 @@ static inline void *cpc_push_frame(cpc_cont **kp, __SIZE_TYPE__ size, cpc_functi
     unsigned char *where = k->data + k->length;
     *(cpc_function **)(void *)(where + args) = fn;
     k->length += n;
+    return where;
+}
+
+/* Bytes a frame with an argument struct of `size` bytes (0 for none) takes. */
+static inline __SIZE_TYPE__ cpc_frame_bytes(__SIZE_TYPE__ size)
+{
+    return CPC_ROUND(size) + CPC_FNSLOT;
+}
+
+/* Makes room for `n` more bytes: the pushes that follow, with
+ * cpc_push_frame_reserved / cpc_push_reserved, need no check of their own.
+ * May move the continuation. */
+static inline void cpc_reserve(cpc_cont **kp, __SIZE_TYPE__ n)
+{
+    cpc_cont *k = *kp;
+    if (__builtin_expect(k->size - k->length < n, 0)) {
+        *kp = cpc_grow(k, n);
+    }
+}
+
+static inline __SIZE_TYPE__ cpc_max(__SIZE_TYPE__ a, __SIZE_TYPE__ b)
+{
+    return a > b ? a : b;
+}
+
+/* What translated code does first in a piece that pushes: reserve the most
+ * any path through the piece pushes (`pushed`: cpc_max over its push sites,
+ * each the cpc_frame_bytes of the frames it pushes), net of the `popped`
+ * bytes of the piece's own argument struct, which it pops first.  Both are
+ * constants: the check folds to one comparison, or to none when the piece
+ * pushes no more than it pops.  At the top nothing is live yet, so the cold
+ * grow call costs the hot path no saved registers. */
+static inline void cpc_reserve_piece(cpc_cont **kp, __SIZE_TYPE__ popped, __SIZE_TYPE__ pushed)
+{
+    popped = CPC_ROUND(popped);
+    if (pushed > popped) {
+        cpc_reserve(kp, pushed - popped);
+    }
+}
+
+/* The same check for a piece of type cpc_function: the bytes to grow by,
+ * 0 when there is room.  The piece then ends in
+ * `return cpc_grow_and_run(k, shortfall, itself);`, a tail call. */
+static inline __SIZE_TYPE__ cpc_piece_shortfall(cpc_cont *k, __SIZE_TYPE__ popped, __SIZE_TYPE__ pushed)
+{
+    popped = CPC_ROUND(popped);
+    /* length + need > size, not size - length < need: the length is loaded
+     * anyway, and x86 compares the size in memory in one instruction.  (No
+     * overflow: length <= size, and a frame is much smaller than memory.) */
+    if (pushed > popped && __builtin_expect(k->length + (pushed - popped) > k->size, 0)) {
+        return pushed - popped;
+    }
+    return 0;
+}
+
+/* cpc_push into room made by a reservation: no check, never moves. */
+static inline void *cpc_push_reserved(cpc_cont *k, __SIZE_TYPE__ size)
+{
+    void *where = k->data + k->length;
+    k->length += CPC_ROUND(size);
+    return where;
+}
+
+/* cpc_push_frame into room made by cpc_reserve: no check, never moves. */
+static inline void *cpc_push_frame_reserved(cpc_cont *k, __SIZE_TYPE__ size, cpc_function *fn)
+{
+    __SIZE_TYPE__ args = CPC_ROUND(size);
+    unsigned char *where = k->data + k->length;
+    *(cpc_function **)(void *)(where + args) = fn;
+    k->length += args + CPC_FNSLOT;
     return where;
 }
 
