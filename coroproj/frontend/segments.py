@@ -26,14 +26,17 @@ typedef names names a function type.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pycparser import c_ast
 
 from coroproj.frontend.parser import GnuCParser, GnuParseError
 from coroproj.frontend.placement import ExtraAnnotation, MisplacedAnnotation, Placer
+from coroproj.frontend.segment_store import SegmentStore, StoredSegment
 
 # Line markers entering (flag 1) or returning to (flag 2) a file.
 _INCLUDE_MARKER = re.compile(r'^# \d+ "(?:[^"\\\n]|\\.)*"(?: [34])*(?: [12])(?: [34])*$', re.MULTILINE)
@@ -83,6 +86,14 @@ class SegmentCache:
         self.misses = 0
         self._shapes: dict[bytes, _Shape] = {}
         self._parsed: OrderedDict[tuple[object, ...], _Parsed] = OrderedDict()
+        # Parses of earlier runs (``segment_store``): consulted on a miss, fed with fresh parses.
+        self.store: SegmentStore | None = None
+
+    def use_store(self, directory: Path | None) -> None:
+        if directory is None:
+            self.store = None
+        elif self.store is None or self.store.root != Path(os.path.abspath(directory)):
+            self.store = SegmentStore(directory)
 
     def shape(self, digest: bytes, text: str) -> _Shape:
         shape = self._shapes.get(digest)
@@ -146,9 +157,13 @@ def parse_in_segments(
         piece = text[start:end]
         digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
         shape = cache.shape(digest, piece)
-        key = _key(digest, shape, parser, placer, filename if start == 0 else "")
+        first_file = filename if start == 0 else ""
+        bindings = _bindings(shape, parser)
+        key = _key(digest, shape, parser, placer, first_file, bindings)
         # A segment never parsed alone (its shape unknown) cannot be cached yet.
         reused = cache.get(key) if shape.annotated is not None else None
+        if reused is None and cache.store is not None:
+            reused = _recall(cache, cache.store, digest, shape, parser, placer, first_file, bindings)
         if reused is not None:
             _replay(reused, parser, placer, externals)
             groups.append((len(reused.items), reused.annex))
@@ -162,10 +177,23 @@ def parse_in_segments(
             # the key above only has once the segment is known to be annotated.
             if shape.annotated or not parsed.annotated:
                 kept = cache.put(key, parsed)
+                if cache.store is not None:
+                    _keep_on_disk(cache.store, key, parsed, first_file, bindings)
         groups.append((len(parsed.items), parsed.annex if kept else None))
         externals.extend(parsed.items)
         index += used
     return externals
+
+
+def _bindings(shape: _Shape, parser: GnuCParser) -> tuple[tuple[str, bool], ...]:
+    """The file-scope bindings of the segment's identifiers: all the parser state it depends on."""
+    scope = parser.file_scope()
+    return tuple((name, scope[name]) for name in shape.identifiers if name in scope)
+
+
+def _functions(bindings: tuple[tuple[str, bool], ...], placer: Placer) -> tuple[str, ...]:
+    """Its typedef names that name function types: what annotation placement depends on."""
+    return tuple(name for name, is_type in bindings if is_type and placer.names_function(name))
 
 
 def _key(
@@ -174,16 +202,71 @@ def _key(
     parser: GnuCParser,
     placer: Placer,
     first_file: str,
+    bindings: tuple[tuple[str, bool], ...],
 ) -> tuple[object, ...]:
     """The cache key of a segment entered in the parser's current state."""
-    scope = parser.file_scope()
-    bindings = tuple((name, scope[name]) for name in shape.identifiers if name in scope)
-    functions: tuple[str, ...] = ()
-    if shape.annotated:
-        functions = tuple(name for name, is_type in bindings if is_type and placer.names_function(name))
+    functions = _functions(bindings, placer) if shape.annotated else ()
     # The annotation spellings decide what the parser marks: part of the key
     # for a process that analyses under several configurations (tests, -j 1).
     return (digest, parser.names, first_file, bindings, functions)
+
+
+def _recall(
+    cache: SegmentCache,
+    store: SegmentStore,
+    digest: bytes,
+    shape: _Shape,
+    parser: GnuCParser,
+    placer: Placer,
+    first_file: str,
+    bindings: tuple[tuple[str, bool], ...],
+) -> _Parsed | None:
+    """The segment as an earlier run parsed it in the same state, or None."""
+    stored = store.load(store.key(digest, parser.names, first_file, bindings))
+    if stored is None:
+        return None
+    annotated = stored.functions is not None
+    if shape.annotated is not None and shape.annotated != annotated:
+        return None
+    functions = _functions(bindings, placer) if annotated else ()
+    if annotated and functions != stored.functions:
+        return None  # placement would differ: parse it again
+    cache.learn_annotated(digest, annotated)
+    parsed = _Parsed(
+        items=stored.items,  # type: ignore[arg-type]
+        bindings=stored.bindings,
+        annotated=stored.annotated,
+        typedefs=stored.typedefs,  # type: ignore[arg-type]
+        extra=stored.extra,  # type: ignore[arg-type]
+        misplaced=stored.misplaced,  # type: ignore[arg-type]
+        size=stored.size,
+    )
+    cache.put((digest, parser.names, first_file, bindings, functions), parsed)
+    return parsed
+
+
+def _keep_on_disk(
+    store: SegmentStore,
+    key: tuple[object, ...],
+    parsed: _Parsed,
+    first_file: str,
+    bindings: tuple[tuple[str, bool], ...],
+) -> None:
+    digest, names, functions = key[0], key[1], key[4]
+    assert isinstance(digest, bytes) and isinstance(functions, tuple)
+    store_key = store.key(digest, names, first_file, bindings)  # type: ignore[arg-type]
+    if store.has(store_key):
+        return
+    store.save(store_key, StoredSegment(
+        items=list(parsed.items),
+        bindings=parsed.bindings,
+        annotated=parsed.annotated,
+        typedefs=list(parsed.typedefs),
+        extra=list(parsed.extra),
+        misplaced=list(parsed.misplaced),
+        size=parsed.size,
+        functions=functions if parsed.annotated else None,
+    ))
 
 
 def _parse_fresh(

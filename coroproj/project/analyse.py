@@ -55,8 +55,10 @@ class ProjectAnalysis:
     stats: RunStats
 
 
-# Header parses shared by the units one worker process analyses.
+# Header parses shared by the units one worker process analyses, and with
+# later runs through the segment store in the cache directory.
 _SEGMENTS = SegmentCache()
+SEGMENTS_DIR = "segments"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def _run_index(work: _Work) -> UnitIndex:
     if index is None:
         _end_run()
         index = _RUN_INDEX[work.run] = UnitIndex(SummaryCache(work.cache_dir), work.fingerprint)
+        _SEGMENTS.use_store(work.cache_dir / SEGMENTS_DIR)
     return index
 
 
