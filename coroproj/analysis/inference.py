@@ -27,8 +27,6 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from coroproj.analysis.summary import AddressTaken, Call, Declaration, UnitSummary
 
 COROUTINE, BLOCKING, MIXED, NATIVE = "coroutine", "blocking", "mixed", "native"
@@ -75,6 +73,60 @@ class Function:
         return self.definitions[0].asserted if self.definitions else ""
 
 
+class CallGraph:
+    """Function symbol -> calls, in both directions; one edge per call site.
+
+    A plain adjacency map: linking adds a hundred thousand edges on a real
+    tree, and the searches only need each node's callers and callees.
+    """
+
+    def __init__(self) -> None:
+        self._out: dict[str, dict[tuple[str, str, int, int], Call]] = {}
+        self._in: dict[str, dict[tuple[str, str, int, int], Call]] = {}
+
+    def add_node(self, symbol: str) -> None:
+        if symbol not in self._out:
+            self._out[symbol] = {}
+            self._in[symbol] = {}
+
+    def add_call(self, caller: str, callee: str, call: Call) -> None:
+        """The call edge ``caller -> callee`` at ``call``'s place, once however often it is added."""
+        place = (callee, call.file, call.line, call.column)
+        calls = self._out[caller]
+        if place not in calls:
+            calls[place] = call
+            self._in[callee][(caller, *place[1:])] = call
+
+    @property
+    def nodes(self) -> Iterable[str]:
+        return self._out.keys()
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._out
+
+    def calls_into(self, symbol: str) -> list[tuple[str, Call]]:
+        """(caller, call) of every call of ``symbol``, in source order of the calls."""
+        return sorted(((place[0], call) for place, call in self._in[symbol].items()),
+                      key=lambda item: _call_order(item[1]))
+
+    def calls_out_of(self, symbol: str) -> list[tuple[str, Call]]:
+        """(callee, call) of every call ``symbol`` makes, in source order."""
+        return sorted(((place[0], call) for place, call in self._out[symbol].items()),
+                      key=lambda item: _call_order(item[1]))
+
+    def successors(self, symbol: str) -> set[str]:
+        return {place[0] for place in self._out[symbol]}
+
+    def predecessors(self, symbol: str) -> set[str]:
+        return {place[0] for place in self._in[symbol]}
+
+    def edges(self) -> Iterable[tuple[str, str, Call]]:
+        """Every call edge as (caller, callee, call)."""
+        for caller, calls in self._out.items():
+            for place, call in calls.items():
+                yield caller, place[0], call
+
+
 @dataclass(frozen=True)
 class RootReason:
     kind: str  # "undefined", "address-taken", "pointer", "configured"
@@ -86,7 +138,7 @@ class Program:
 
     def __init__(self, summaries: Iterable[UnitSummary], roots: Iterable[str] = ()) -> None:
         self.functions: dict[str, Function] = {}
-        self.graph = nx.MultiDiGraph()
+        self.graph = CallGraph()
         self.configured_roots = frozenset(roots)
         # Linking a record again changes nothing; the summaries of units that
         # include one header share that header's record objects (``parts``),
@@ -137,9 +189,7 @@ class Program:
                 node = call.callee
                 self._function(node, call.callee.split("@", 1)[0])
             self._function(call.caller, call.caller.split("@", 1)[0])
-            key = (call.file, call.line, call.column)
-            if not self.graph.has_edge(call.caller, node, key):
-                self.graph.add_edge(call.caller, node, key=key, call=call)
+            self.graph.add_call(call.caller, node, call)
 
     # -- inference ----------------------------------------------------------
     def _find_roots(self) -> dict[str, RootReason]:
@@ -172,15 +222,13 @@ class Program:
             node = queue.popleft()
             if node not in self.roots and self.is_barrier(node):
                 continue
-            for caller, _, data in sorted(
-                self.graph.in_edges(node, data=True), key=lambda e: _call_order(e[2]["call"])
-            ):
-                if data["call"].context:
+            for caller, call in self.graph.calls_into(node):
+                if call.context:
                     # Guarded: under P true it is fine and says nothing about the
                     # caller; under P false it is an error reported at the call.
                     continue
                 if caller not in next_hop and self.functions[caller].asserted != NATIVE:
-                    next_hop[caller] = (node, data["call"])
+                    next_hop[caller] = (node, call)
                     queue.append(caller)
         return next_hop
 
@@ -212,10 +260,7 @@ class Program:
         return node
 
     def calls_from(self, symbol: str) -> list[tuple[str, Call]]:
-        return sorted(
-            ((callee, data["call"]) for _, callee, data in self.graph.out_edges(symbol, data=True)),
-            key=lambda item: _call_order(item[1]),
-        )
+        return self.graph.calls_out_of(symbol)
 
     def lookup(self, name: str) -> list[Function]:
         """Functions named ``name`` (several if static ones share it)."""

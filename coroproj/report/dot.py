@@ -50,10 +50,9 @@ def annotated_graph(
         if not function.indirect and function.name in mismatched:
             attributes.update(style="dashed", color="red")
         graph.add_node(symbol, **attributes)
-    for caller, callee, data in program.graph.edges(data=True):
+    for caller, callee, call in program.graph.edges():
         if caller not in graph or callee not in graph:
             continue
-        call = data["call"]
         attributes = {}
         callee_function = program.functions[callee]
         caller_name = program.functions[caller].name
