@@ -15,22 +15,55 @@ reference the whole-program search is tested against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import networkx as nx
 
 from coroproj.analysis.inference import Program
-from coroproj.analysis.summary import UnitSummary
+from coroproj.analysis.summary import Call, Declaration, UnitSummary
+
+_T = TypeVar("_T")
+
+
+def _per_run(
+    summaries: list[UnitSummary], name: str, derive: Callable[[list[Any]], _T]
+) -> list[list[_T]]:
+    """``derive`` of each run of each summary's record list ``name``, once per shared run.
+
+    The runs of a header's records are the same list in every unit that
+    includes it (``project.parts``): deriving per run instead of per unit
+    does each header's work once, not once per includer.
+    """
+    memo: dict[int, _T] = {}
+    result = []
+    for summary in summaries:
+        derived = []
+        for run in summary.record_runs(name):
+            value = memo.get(id(run))
+            if value is None:
+                value = memo[id(run)] = derive(run)
+            derived.append(value)
+        result.append(derived)
+    return result
+
+
+def _definitions(run: list[Declaration]) -> frozenset[str]:
+    return frozenset(d.symbol for d in run if d.is_definition)
+
+
+def _callees(run: list[Call]) -> frozenset[str]:
+    return frozenset(call.callee for call in run)
 
 
 def defining_units(summaries: Iterable[UnitSummary]) -> dict[str, set[str]]:
     """Function symbol -> the units that hold its definition."""
+    summaries = list(summaries)
     where: dict[str, set[str]] = {}
-    for summary in summaries:
-        for declaration in summary.declarations:
-            if declaration.is_definition:
-                where.setdefault(declaration.symbol, set()).add(summary.unit)
+    for summary, runs in zip(summaries, _per_run(summaries, "declarations", _definitions), strict=True):
+        for symbol in frozenset().union(*runs):
+            where.setdefault(symbol, set()).add(summary.unit)
     return where
 
 
@@ -42,14 +75,21 @@ def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
     every includer compiles): a per-file tool analyses that copy locally.
     """
     summaries = list(summaries)
-    where = defining_units(summaries)
+    defined = [frozenset().union(*runs) for runs in _per_run(summaries, "declarations", _definitions)]
+    called = [frozenset().union(*runs) for runs in _per_run(summaries, "calls", _callees)]
+    # Only functions called by a unit that does not define them can make an
+    # edge: where the others are defined is never asked.
+    wanted = frozenset().union(*(calls - own for calls, own in zip(called, defined, strict=True)))
+    where: dict[str, list[str]] = {}
+    for summary, own in zip(summaries, defined, strict=True):
+        for symbol in own & wanted:
+            where.setdefault(symbol, []).append(summary.unit)
     graph = nx.DiGraph()
-    for summary in summaries:
+    for summary, calls, own in zip(summaries, called, defined, strict=True):
         graph.add_node(summary.unit)
-        callees = {call.callee for call in summary.calls}
-        for callee in callees:
+        for callee in sorted(calls - own):
             targets = where.get(callee)
-            if targets and summary.unit not in targets:
+            if targets:
                 graph.add_edges_from((summary.unit, target) for target in targets)
     return graph
 
@@ -78,7 +118,18 @@ def per_file_fixpoint(
     (blocking/mixed functions) stop the propagation as in the search.
     """
     known = set(program.roots)
-    by_unit = {summary.unit: summary for summary in summaries}
+    # Only a call to a function that can ever become known makes progress:
+    # keep those calls of each unit, found once per shared run.
+    reachable = _ever_known(program)
+
+    def progressing(run: list[Call]) -> list[tuple[str, str]]:
+        pairs = [(call.caller, _node(call)) for call in run]
+        return [(caller, callee) for caller, callee in pairs if callee in reachable]
+
+    calls_of = {
+        summary.unit: [pair for run in runs for pair in run]
+        for summary, runs in zip(summaries, _per_run(summaries, "calls", progressing), strict=True)
+    }
     rounds = 0
     for group in dependency_order(graph if graph is not None else file_dependency_graph(summaries)):
         # A unit outside any cycle is final after one analysis; a cycle is
@@ -88,23 +139,43 @@ def per_file_fixpoint(
             changed = False
             for unit in group:
                 rounds += 1
-                changed |= _analyse_unit(program, by_unit[unit], known)
+                changed |= _analyse_unit(program, calls_of[unit], known)
             changed &= len(group) > 1
     return PerFileRun(frozenset(known), rounds)
 
 
-def _analyse_unit(program: Program, summary: UnitSummary, known: set[str]) -> bool:
-    """One unit's local fixpoint; True if it learnt something."""
+def _node(call: Call) -> str:
+    """The call's target node in the program's graph (one node per indirect call expression)."""
+    return f"{call.callee}@{call.caller}" if call.indirect else call.callee
+
+
+def _ever_known(program: Program) -> set[str]:
+    """Every function the per-file procedure below could mark: the roots and,
+    transitively, the callers of marked functions that are roots or no barrier."""
+    reached = set(program.roots)
+    stack = list(reached)
+    while stack:
+        node = stack.pop()
+        if node not in program.roots and program.is_barrier(node):
+            continue
+        for caller in program.graph.predecessors(node):
+            if caller not in reached:
+                reached.add(caller)
+                stack.append(caller)
+    return reached
+
+
+def _analyse_unit(program: Program, calls: list[tuple[str, str]], known: set[str]) -> bool:
+    """One unit's local fixpoint over its (caller, callee) calls; True if it learnt something."""
     learnt = False
     progress = True
     while progress:
         progress = False
-        for call in summary.calls:
-            callee = f"{call.callee}@{call.caller}" if call.indirect else call.callee
-            if call.caller in known or callee not in known:
+        for caller, callee in calls:
+            if caller in known or callee not in known:
                 continue
             if callee not in program.roots and program.is_barrier(callee):
                 continue
-            known.add(call.caller)
+            known.add(caller)
             progress = learnt = True
     return learnt

@@ -84,6 +84,17 @@ class UnitSummary:
     local_findings: list[Finding] = field(default_factory=list)  # pointer-mismatch, ...
     suppressions: list[Suppression] = field(default_factory=list)
     included_files: list[str] = field(default_factory=list)
+    # The runs ``declarations``/``calls``/``address_taken`` are made of, when
+    # some are lists shared with other summaries (``project.parts``): whole-
+    # program passes derive a fact once per shared run, not once per unit.
+    # Not serialised; None for a summary built in one piece.
+    runs: dict[str, list[list[Any]]] | None = field(default=None, repr=False, compare=False)
+
+    def record_runs(self, name: str) -> list[list[Any]]:
+        """The runs of record list ``name`` (the whole list as one run if not shared)."""
+        if self.runs is not None and name in self.runs:
+            return self.runs[name]
+        return [getattr(self, name)]
 
     def to_json(self) -> dict[str, Any]:
         # What dataclasses.asdict gives, written out: asdict deep-copies every

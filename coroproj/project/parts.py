@@ -87,21 +87,27 @@ class PartLoader:
         if not is_layout(layout):
             raise ValueError("not a summary layout")
         lists: dict[str, list[Any]] = {}
+        runs: dict[str, list[list[Any]]] = {}
         for name, kind in _SPLIT_FIELDS.items():
             records: list[Any] = []
+            pieces: list[list[Any]] = []
             for tag, content in layout[name]:
                 if tag == "own":
-                    records.extend(kind(**_interned(fields)) for fields in content)
+                    piece = [kind(**_interned(fields)) for fields in content]
                 elif tag == "part":
-                    records.extend(self._part(content, kind))
+                    piece = self._part(content, kind)
                 else:
                     raise ValueError(f"unknown run {tag!r}")
+                records.extend(piece)
+                pieces.append(piece)
             lists[name] = records
+            runs[name] = pieces
         rest = {key: value for key, value in layout.items() if key != "layout_format"}
         summary = UnitSummary.from_json({**rest, "declarations": [], "calls": [], "address_taken": []})
         summary.declarations = lists["declarations"]
         summary.calls = lists["calls"]
         summary.address_taken = lists["address_taken"]
+        summary.runs = runs
         return summary
 
     def _part(self, key: str, kind: type) -> list[Any]:
