@@ -34,6 +34,7 @@ from coroproj.project.discover import locate_database
 from coroproj.project.overlay import OVERLAY_DIR, HeaderOverlay, build_overlay
 from coroproj.project.parts import PartLoader, is_layout, split_summary
 from coroproj.project.runner import run_jobs
+from coroproj.project.snapshot import Entries, load_snapshot, save_snapshot, worth_rewriting
 
 
 @dataclass
@@ -79,6 +80,7 @@ class _Done:
     job_key: str
     summary: dict[str, Any] | None  # the layout (see ``parts``), as the worker sends it
     rebuilt: bool
+    summary_key: str = ""
     failure: Finding | None = None  # the parse-error finding
     unit: UnitSummary | None = None  # joined from ``summary`` as soon as it arrives
 
@@ -132,10 +134,10 @@ def _summarise_job(work: _Work) -> _Done:
         def usable(entry: dict[str, Any]) -> bool:
             return is_layout(entry) and not work.rebuild
 
-        layout, rebuilt = cached_or_build(job, index, preprocess, summarise, usable)
-        return _Done(job.key, layout, rebuilt)
+        built = cached_or_build(job, index, preprocess, summarise, usable)
+        return _Done(job.key, built.summary, built.rebuilt, built.key)
     except SourceError as error:
-        return _Done(job.key, None, True, failure_finding(error))
+        return _Done(job.key, None, True, failure=failure_finding(error))
 
 
 @dataclass
@@ -228,10 +230,14 @@ def analyse_project(
             unit = parts.join(done.summary)
         return dataclasses.replace(done, summary=None, unit=unit)
 
+    # Units unchanged since the last full run come from its snapshot, in one
+    # read; only the others go to the workers.
+    snapshot = load_snapshot(cache_dir, project.fingerprint)
+    held = _held_summaries(project, snapshot)
     try:
         run = run_jobs(
             _summarise_job,
-            orders,
+            [work for work, unit in zip(orders, held, strict=True) if unit is None],
             workers=workers or os.cpu_count() or 1,
             quiet=quiet,
             description="Analysing",
@@ -248,13 +254,25 @@ def analyse_project(
     )
     summaries: list[UnitSummary] = []
     failures: list[Finding] = []
-    for _work, done in run.results:
+    entries: Entries = {}
+    done_by_key = {work.job.key: done for work, done in run.results}
+    for work, unit in zip(orders, held, strict=True):
+        job_key = work.job.key
+        if unit is not None:
+            summaries.append(unit)
+            entries[job_key] = snapshot[job_key]
+            stats.cached += 1
+            continue
+        done = done_by_key.get(job_key)
+        if done is None:
+            continue  # the worker failed: among run.failures below
         if done.failure is not None:
             failures.append(done.failure)
             stats.failed += 1
             continue
         assert done.unit is not None
         summaries.append(done.unit)
+        entries[job_key] = (done.summary_key, done.unit)
         if done.rebuilt:
             stats.parsed += 1
         else:
@@ -262,8 +280,27 @@ def analyse_project(
     for failure in run.failures:
         failures.append(_failure(str(failure.job.job.file), 0, 0, failure.message))
         stats.failed += 1
+    used = sum(unit is not None for unit in held)
+    if worth_rewriting(snapshot, used, len(jobs)):
+        save_snapshot(cache_dir, project.fingerprint, entries)
     analysis = analyse(summaries, options, failures)
     return ProjectAnalysis(root, project.database, analysis, stats)
+
+
+def _held_summaries(project: PreparedProject, snapshot: Entries) -> list[UnitSummary | None]:
+    """For each job, its summary from the snapshot if the unit is unchanged since, else None."""
+    if not snapshot:
+        return [None] * len(project.jobs)
+    index = UnitIndex(SummaryCache(project.cache_dir), project.fingerprint)
+    try:
+        held: list[UnitSummary | None] = []
+        for job in project.jobs:
+            entry = snapshot.get(job.key)
+            current = index.unchanged_summary_key(job, remember_moves=True) if entry else None
+            held.append(entry[1] if entry is not None and current == entry[0] else None)
+        return held
+    finally:
+        index.close()
 
 
 def _annotation_overlay(

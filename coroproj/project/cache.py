@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from coroproj import __version__
 from coroproj.project.compile_db import CompileJob
@@ -254,21 +254,36 @@ class UnitIndex:
 
     def cached_summary(self, job: CompileJob) -> dict[str, Any] | None:
         """The unit's summary if nothing it depends on changed, else None."""
+        recorded = self.cached_summary_with_key(job)
+        return recorded[1] if recorded is not None else None
+
+    def cached_summary_with_key(self, job: CompileJob) -> tuple[str, dict[str, Any]] | None:
+        """(key, summary) of the unit if nothing it depends on changed, else None."""
         recorded = self._unchanged(job)
         if recorded is None:
             return None
         summary_key, current, moved = recorded
         summary = self.cache.get(summary_key)
-        if summary is not None and moved:
-            # Touched but not edited (a checkout, a rebuild): remember the new
-            # timestamps so the next run trusts stat again instead of hashing.
+        if summary is None:
+            return None
+        if moved:
             self._store(job, current, summary_key)
-        return summary
+        return summary_key, summary
 
-    def unchanged_summary_key(self, job: CompileJob) -> str | None:
-        """The key of the unit's summary if nothing it depends on changed (not read)."""
+    def unchanged_summary_key(self, job: CompileJob, *, remember_moves: bool = False) -> str | None:
+        """The key of the unit's summary if nothing it depends on changed (the summary not read).
+
+        ``remember_moves``: a file touched but not edited (a checkout, a rebuild)
+        gets its new timestamp recorded, so the next run trusts stat again
+        instead of hashing it.
+        """
         recorded = self._unchanged(job)
-        return recorded[0] if recorded is not None else None
+        if recorded is None:
+            return None
+        summary_key, current, moved = recorded
+        if moved and remember_moves:
+            self._store(job, current, summary_key)
+        return summary_key
 
     def _unchanged(self, job: CompileJob) -> tuple[str, list[FileState], bool] | None:
         """(summary key, today's file states, whether any timestamp moved) if no file changed."""
@@ -419,14 +434,20 @@ class UnitIndex:
                 _remove_quietly(Path(f"{self.path}{suffix}"))
 
 
+class Built(NamedTuple):
+    summary: dict[str, Any]
+    rebuilt: bool  # summarised in this call (not found in the cache)
+    key: str  # the summary's cache key
+
+
 def cached_or_build(
     job: CompileJob,
     index: UnitIndex,
     preprocess: Callable[[CompileJob], str],
     summarise: Callable[[CompileJob, str], dict[str, Any]],
     usable: Callable[[dict[str, Any]], bool] = lambda _entry: True,
-) -> tuple[dict[str, Any], bool]:
-    """The incremental protocol for one unit: ``(summary, whether it was rebuilt)``.
+) -> Built:
+    """The incremental protocol for one unit: its summary, whether it was rebuilt, its key.
 
     Unchanged unit: the summary comes straight from the cache, nothing is
     preprocessed.  Otherwise the unit is preprocessed; if its preprocessed text
@@ -434,9 +455,9 @@ def cached_or_build(
     else ``summarise`` runs.  Either way the index learns the unit's new files.
     An entry that is not ``usable`` (an older layout) counts as absent.
     """
-    summary = index.cached_summary(job)
-    if summary is not None and usable(summary):
-        return summary, False
+    recorded = index.cached_summary_with_key(job)
+    if recorded is not None and usable(recorded[1]):
+        return Built(recorded[1], False, recorded[0])
     text = preprocess(job)
     key = index.cache.key(text, index.fingerprint)
     summary = index.cache.get(key)
@@ -444,5 +465,6 @@ def cached_or_build(
     if rebuilt:
         summary = summarise(job, text)
         index.cache.put(key, summary)
+    assert summary is not None
     index.record(job, included_files(text, job.directory), key)
-    return summary, rebuilt
+    return Built(summary, rebuilt, key)

@@ -173,7 +173,7 @@ class Driver:
         index = UnitIndex(self.cache, self.fingerprint)
         try:
             for job in self.jobs:
-                summary, _ = cached_or_build(job, index, preprocess, summarise)
+                summary = cached_or_build(job, index, preprocess, summarise).summary
                 assert summary["unit"] == job.file.name
         finally:
             index.close()

@@ -51,9 +51,15 @@ def test_corrupt_or_deleted_cache_gives_the_same_findings(tmp_path: Path, coropr
     root = make_tree(tmp_path, CHAIN)
     _, expected = _stats(root, coroproj_json)
     cache = root / ".coroproj"
-    entries = [p for p in cache.rglob("*") if p.is_file() and p.suffix == ".json"]
+    snapshot = cache / "summaries.snapshot"
+    assert snapshot.is_file()
+    # A damaged snapshot: the summaries come from their cache entries instead.
+    snapshot.write_bytes(snapshot.read_bytes()[:-10])
+    summary, findings = _stats(root, coroproj_json)
+    assert findings == expected and (summary["parsed"], summary["cached"]) == (0, 3)
+    entries = [p for p in cache.rglob("*") if p.is_file() and p.suffix in (".json", ".snapshot")]
     assert entries
-    for entry in entries:  # truncate every summary
+    for entry in entries:  # truncate every summary, the snapshot's too
         entry.write_bytes(entry.read_bytes()[: len(entry.read_bytes()) // 2])
     summary, findings = _stats(root, coroproj_json)
     assert findings == expected and summary["parsed"] == 3
@@ -74,3 +80,22 @@ def test_two_checks_at_once_agree(tmp_path: Path) -> None:
     outputs = [json.loads(run.communicate()[0]) for run in runs]
     keys = [sorted((f["check"], f["function"]) for f in out["findings"]) for out in outputs]
     assert keys[0] == keys[1] == keys[2] and keys[0]
+
+
+def test_an_edited_unit_is_never_taken_from_the_snapshot_of_an_earlier_run(
+    tmp_path: Path, coroproj_json
+) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    _, findings = _stats(root, coroproj_json)
+    assert ("missing", "a_top", 2) in findings
+    snapshot = (root / ".coroproj" / "summaries.snapshot").read_bytes()
+    # a_top stops calling b_step: its `missing` goes, in this run and the next.
+    _touch(root / "a.c", '#include "b.h"\nvoid a_top(void) { }\nint main(void) { return 0; }\n')
+    for _ in range(2):
+        summary, edited = _stats(root, coroproj_json)
+        assert ("missing", "a_top", 2) not in edited and ("missing", "b_step", 3) in edited
+    # One stale entry of three is not worth rewriting the snapshot for.
+    assert (root / ".coroproj" / "summaries.snapshot").read_bytes() == snapshot
+    _touch(root / "a.c", CHAIN["a.c"])
+    _, restored = _stats(root, coroproj_json)
+    assert restored == findings
