@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from coroproj.analysis.findings import CHECKS, Finding, Step
 from coroproj.analysis.inference import BLOCKING, COROUTINE, MIXED, NATIVE, Function, Program
-from coroproj.analysis.summary import Call, Suppression, UnitSummary
+from coroproj.analysis.summary import Call, Declaration, Suppression, UnitSummary
 from coroproj.frontend.annotations import AttributeNames, Kind
 
 
@@ -189,6 +189,33 @@ class Checker:
                 file=declaration.file, line=declaration.line, column=declaration.column,
                 function=function.name, message=message,
             )
+        yield from self._prototype_lacks_definition_kind(function, definition)
+
+    def _prototype_lacks_definition_kind(
+        self, function: Function, definition: Declaration
+    ) -> Iterator[Finding]:
+        """A prototype without the no_coroutine_fn / coroutine_mixed_fn its definition has.
+
+        Callers that see only that prototype (a forward declaration, a header)
+        are judged without the restriction.  The other direction is the norm
+        and not reported: generated wrappers (QEMU's block-gen.c) are defined
+        bare under a header that carries the annotation.
+        """
+        for kind in (BLOCKING, MIXED):
+            if kind not in definition.kinds or COROUTINE in function.kinds:
+                continue
+            for prototype in function.prototypes:
+                if kind in prototype.kinds:
+                    continue
+                yield Finding(
+                    check="proto-mismatch", severity=CHECKS["proto-mismatch"],
+                    file=prototype.file, line=prototype.line, column=prototype.column,
+                    function=function.name,
+                    message=(
+                        f"this declaration of '{function.name}' lacks {self.macro[kind]},"
+                        f" which its definition at {definition.file}:{definition.line} has"
+                    ),
+                )
 
     def hybrid(self, function: Function) -> Iterator[Finding]:
         if not function.hybrid:

@@ -142,6 +142,42 @@ def test_proto_mismatch_is_reported_at_the_prototype(tmp_path: Path, coroproj_js
     ]
 
 
+def test_prototype_lacking_the_blocking_or_mixed_annotation_of_its_definition(
+    tmp_path: Path, coroproj_json
+) -> None:
+    # QEMU 9.2's block.c:83 (forward declaration of a no_coroutine_fn) and
+    # block-io.h's bdrv_drained_begin (header without the definition's
+    # coroutine_mixed_fn); the other direction, a bare definition under an
+    # annotated header, is how generated wrappers are written and is clean.
+    header = tmp_path / "api.h"
+    header.write_text(
+        "void mixed_in_definition_only(void);\n"
+        "void blocking_fn wrapper(void);\n"
+        "void coroutine_mixed_fn mixed_everywhere(void);\n"
+    )
+    unit = write_unit(
+        tmp_path,
+        """
+        #include "api.h"
+        static int opener(int flags);
+        static int blocking_fn opener(int flags) { return flags; }
+        void coroutine_mixed_fn mixed_in_definition_only(void) { }
+        void wrapper(void) { }
+        void coroutine_mixed_fn mixed_everywhere(void) { }
+        int use(void) { return opener(0); }
+    """,
+    )
+    _, data = coroproj_json(str(unit))
+    mismatches = [f for f in data["findings"] if f["check"] == "proto-mismatch"]
+    assert sorted((Path(f["file"]).name, f["line"], f["function"]) for f in mismatches) == [
+        ("api.h", 1, "mixed_in_definition_only"),
+        ("unit.c", line_of(unit, "static int opener(int flags);"), "opener"),
+    ]
+    by_function = {f["function"]: f["message"] for f in mismatches}
+    assert "lacks blocking_fn, which its definition at" in by_function["opener"]
+    assert "lacks coroutine_mixed_fn" in by_function["mixed_in_definition_only"]
+
+
 def test_hybrid_function_but_not_an_assertion(tmp_path: Path, coroproj_json) -> None:
     unit = write_unit(
         tmp_path,

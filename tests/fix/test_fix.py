@@ -400,6 +400,21 @@ def test_fix_exits_like_check_when_a_finding_has_no_annotation_fix(
     assert (root / "t.c").read_text() == text
 
 
+def test_prototype_lacking_the_definitions_blocking_fn_is_left_for_a_human(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # fix writes only coroutine_fn: it must not put it on a blocking function's prototype.
+    text = ('#include "compiler.h"\nstatic int opener(int flags);\n'
+            "static int blocking_fn opener(int flags) { return flags; }\n"
+            "int use(void) { return opener(0); }\n")
+    root = make_tree(tmp_path / "t", {"t.c": text})
+    capsys.readouterr()
+    assert fix_verbose(root) == 1
+    err = capsys.readouterr().err
+    assert f"{root / 't.c'}:2: note: not fixed: 'opener': add blocking_fn by hand" in err
+    assert (root / "t.c").read_text() == text
+
+
 def test_a_spot_left_for_a_human_is_not_followed_by_nothing_to_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
