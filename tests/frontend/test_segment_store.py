@@ -46,7 +46,8 @@ def test_a_stored_segment_is_not_reused_under_other_typedef_names(tmp_path: Path
     )
     parse_unit_text(as_type, "a.c", segments=_fresh_process_cache(tmp_path))
     for text, main in ((as_object, "b.c"), (as_type, "a.c"), (as_object, "b.c")):
-        _same(parse_unit_text(text, main, segments=_fresh_process_cache(tmp_path)), parse_unit_text(text, main))
+        stored = parse_unit_text(text, main, segments=_fresh_process_cache(tmp_path))
+        _same(stored, parse_unit_text(text, main))
 
 
 def test_annotation_placement_of_a_stored_segment_follows_each_units_typedefs(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ def test_an_edited_unit_is_never_taken_from_the_snapshot_of_an_earlier_run(
     # a_top stops calling b_step: its `missing` goes, in this run and the next.
     _touch(root / "a.c", '#include "b.h"\nvoid a_top(void) { }\nint main(void) { return 0; }\n')
     for _ in range(2):
-        summary, edited = _stats(root, coroproj_json)
+        _, edited = _stats(root, coroproj_json)
         assert ("missing", "a_top", 2) not in edited and ("missing", "b_step", 3) in edited
     # One stale entry of three is not worth rewriting the snapshot for.
     assert (root / ".coroproj" / "summaries.snapshot").read_bytes() == snapshot
