@@ -131,5 +131,6 @@ def test_to_json_is_the_dataclass_dump() -> None:
     summary = summarize_text(_unit("a.c", PRELUDE + CO_STRUCT, ""), "a.c", OPTIONS)
     assert summary.local_findings
     expected = asdict(summary)
+    expected.pop("runs")  # how the record lists share runs in memory: never serialised
     expected["format"] = SUMMARY_FORMAT
     assert summary.to_json() == expected
