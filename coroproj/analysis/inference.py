@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from coroproj.analysis.summary import AddressTaken, Call, Declaration, UnitSummary
 
@@ -141,8 +142,8 @@ class Program:
         self.graph = CallGraph()
         self.configured_roots = frozenset(roots)
         # Linking a record again changes nothing; the summaries of units that
-        # include one header share that header's record objects (``parts``),
-        # so each object is linked once instead of once per includer.
+        # include one header share that header's runs of records (``parts``),
+        # so each run is linked once instead of once per includer.
         self._linked: set[int] = set()
         for summary in summaries:
             self._add(summary)
@@ -159,37 +160,39 @@ class Program:
         return function
 
     def _add(self, summary: UnitSummary) -> None:
-        linked = self._linked
-        for decl in summary.declarations:
-            if id(decl) in linked:
-                continue
-            linked.add(id(decl))
-            function = self._function(decl.symbol, decl.name)
-            bucket = function.definitions if decl.is_definition else function.prototypes
-            if _first_at(function, "definition" if decl.is_definition else "prototype", decl):
-                bucket.append(decl)
-        for taken in summary.address_taken:
-            if id(taken) in linked:
-                continue
-            linked.add(id(taken))
-            function = self._function(taken.symbol, taken.name)
-            if _first_at(function, "address", taken):
-                function.address_taken.append(taken)
-        for call in summary.calls:
-            if id(call) in linked:
-                continue
-            linked.add(id(call))
-            if call.indirect:
-                # One node per caller and pointer expression, as CoroCheck draws them.
-                node = f"{call.callee}@{call.caller}"
-                target = self._function(node, call.callee)
-                target.indirect = True
-                target.pointer_kinds = frozenset(call.pointer_kinds)
-            else:
-                node = call.callee
-                self._function(node, call.callee.split("@", 1)[0])
-            self._function(call.caller, call.caller.split("@", 1)[0])
-            self.graph.add_call(call.caller, node, call)
+        for run in self._unlinked(summary, "declarations"):
+            for decl in run:
+                function = self._function(decl.symbol, decl.name)
+                bucket = function.definitions if decl.is_definition else function.prototypes
+                if _first_at(function, "definition" if decl.is_definition else "prototype", decl):
+                    bucket.append(decl)
+        for run in self._unlinked(summary, "address_taken"):
+            for taken in run:
+                function = self._function(taken.symbol, taken.name)
+                if _first_at(function, "address", taken):
+                    function.address_taken.append(taken)
+        for run in self._unlinked(summary, "calls"):
+            for call in run:
+                if call.indirect:
+                    # One node per caller and pointer expression, as CoroCheck draws them.
+                    node = f"{call.callee}@{call.caller}"
+                    target = self._function(node, call.callee)
+                    target.indirect = True
+                    target.pointer_kinds = frozenset(call.pointer_kinds)
+                else:
+                    node = call.callee
+                    self._function(node, call.callee.split("@", 1)[0])
+                self._function(call.caller, call.caller.split("@", 1)[0])
+                self.graph.add_call(call.caller, node, call)
+
+    def _unlinked(self, summary: UnitSummary, name: str) -> list[list[Any]]:
+        """The runs of record list ``name`` not linked yet (a shared run is linked once)."""
+        runs = []
+        for run in summary.record_runs(name):
+            if id(run) not in self._linked:
+                self._linked.add(id(run))
+                runs.append(run)
+        return runs
 
     # -- inference ----------------------------------------------------------
     def _find_roots(self) -> dict[str, RootReason]:
