@@ -84,13 +84,14 @@ def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
     for summary, own in zip(summaries, defined, strict=True):
         for symbol in own & wanted:
             where.setdefault(symbol, []).append(summary.unit)
-    graph = nx.DiGraph()
+    edges: set[tuple[str, str]] = set()
     for summary, calls, own in zip(summaries, called, defined, strict=True):
-        graph.add_node(summary.unit)
-        for callee in sorted(calls - own):
-            targets = where.get(callee)
-            if targets:
-                graph.add_edges_from((summary.unit, target) for target in targets)
+        for callee in calls - own:
+            for target in where.get(callee, ()):
+                edges.add((summary.unit, target))
+    graph = nx.DiGraph()
+    graph.add_nodes_from(summary.unit for summary in summaries)
+    graph.add_edges_from(sorted(edges))
     return graph
 
 

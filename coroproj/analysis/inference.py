@@ -47,6 +47,9 @@ class Function:
     # (bucket, file, line, column) already linked: a header's prototype is in
     # every unit that includes it, and is kept once (a set, not a list scan).
     places: set[tuple[str, str, int, int]] = field(default_factory=set, repr=False, compare=False)
+    # kinds, with the numbers of definitions and prototypes it was computed from:
+    # the checks ask for it hundreds of thousands of times, the lists only grow.
+    _kinds: tuple[int, int, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def definition(self) -> Declaration | None:
@@ -57,7 +60,12 @@ class Function:
         """Written annotations: the union over all declarations (C's composite type)."""
         if self.indirect:
             return self.pointer_kinds
-        return frozenset(k for d in (*self.definitions, *self.prototypes) for k in d.kinds)
+        cached = self._kinds
+        if cached is not None and cached[0] == len(self.definitions) and cached[1] == len(self.prototypes):
+            return cached[2]
+        kinds = frozenset(k for d in (*self.definitions, *self.prototypes) for k in d.kinds)
+        self._kinds = (len(self.definitions), len(self.prototypes), kinds)
+        return kinds
 
     @property
     def location(self) -> Declaration | None:

@@ -153,6 +153,13 @@ class PreparedProject:
     overlay: HeaderOverlay
     overlay_error: str | None
     fingerprint: str  # what every unit's summary depends on besides its own files
+    _index: UnitIndex | None = field(default=None, repr=False, compare=False)
+
+    def index(self) -> UnitIndex:
+        """This process's view of the unit index for the run: each file stat'ed once in it."""
+        if self._index is None:
+            self._index = UnitIndex(SummaryCache(self.cache_dir), self.fingerprint)
+        return self._index
 
 
 def prepare_project(
@@ -182,17 +189,14 @@ def unchanged_summaries(project: PreparedProject) -> list[str] | None:
     The cheap test of ninja's deps log: one index lookup and the stat of each
     file a unit read last time (each file stat'ed once), nothing preprocessed.
     """
-    index = UnitIndex(SummaryCache(project.cache_dir), project.fingerprint)
-    try:
-        keys = []
-        for job in project.jobs:
-            key = index.unchanged_summary_key(job)
-            if key is None:
-                return None
-            keys.append(key)
-        return keys
-    finally:
-        index.close()
+    index = project.index()
+    keys = []
+    for job in project.jobs:
+        key = index.unchanged_summary_key(job)
+        if key is None:
+            return None
+        keys.append(key)
+    return keys
 
 
 def analyse_project(
@@ -291,16 +295,13 @@ def _held_summaries(project: PreparedProject, snapshot: Entries) -> list[UnitSum
     """For each job, its summary from the snapshot if the unit is unchanged since, else None."""
     if not snapshot:
         return [None] * len(project.jobs)
-    index = UnitIndex(SummaryCache(project.cache_dir), project.fingerprint)
-    try:
-        held: list[UnitSummary | None] = []
-        for job in project.jobs:
-            entry = snapshot.get(job.key)
-            current = index.unchanged_summary_key(job, remember_moves=True) if entry else None
-            held.append(entry[1] if entry is not None and current == entry[0] else None)
-        return held
-    finally:
-        index.close()
+    index = project.index()
+    held: list[UnitSummary | None] = []
+    for job in project.jobs:
+        entry = snapshot.get(job.key)
+        current = index.unchanged_summary_key(job, remember_moves=True) if entry else None
+        held.append(entry[1] if entry is not None and current == entry[0] else None)
+    return held
 
 
 def _annotation_overlay(

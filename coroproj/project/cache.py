@@ -245,6 +245,9 @@ class UnitIndex:
         self._stats: dict[str, tuple[int, int] | None] = {}
         self._hashes: dict[str, str | None] = {}
         self._verdicts: dict[tuple[Any, ...], FileState | None] = {}
+        # Units found unchanged in this run (an index row only changes through
+        # this instance, or for a unit found changed, which is not kept).
+        self._unchanged_units: dict[str, tuple[str, list[FileState], bool]] = {}
 
     # The caller's view -----------------------------------------------------
 
@@ -287,6 +290,15 @@ class UnitIndex:
 
     def _unchanged(self, job: CompileJob) -> tuple[str, list[FileState], bool] | None:
         """(summary key, today's file states, whether any timestamp moved) if no file changed."""
+        known = self._unchanged_units.get(job.key)
+        if known is not None:
+            return known
+        found = self._unchanged_now(job)
+        if found is not None:
+            self._unchanged_units[job.key] = found
+        return found
+
+    def _unchanged_now(self, job: CompileJob) -> tuple[str, list[FileState], bool] | None:
         row = self._query(
             "SELECT summary_key, deps FROM units WHERE job_key = ? AND context = ?",
             (job.key, self.context),
@@ -358,6 +370,7 @@ class UnitIndex:
         self._store(job, states, summary_key)
 
     def _store(self, job: CompileJob, states: list[FileState], summary_key: str) -> None:
+        self._unchanged_units.pop(job.key, None)
         deps_json = json.dumps([[s.path, s.mtime_ns, s.size, s.sha256] for s in states])
         self._execute(
             "INSERT OR REPLACE INTO units (job_key, context, summary_key, deps) VALUES (?, ?, ?, ?)",
@@ -365,6 +378,7 @@ class UnitIndex:
         )
 
     def forget(self, job: CompileJob) -> None:
+        self._unchanged_units.pop(job.key, None)
         self._execute("DELETE FROM units WHERE job_key = ?", (job.key,))
 
     def close(self) -> None:

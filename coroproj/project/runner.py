@@ -19,12 +19,14 @@ nothing is printed, so CI logs stay clean.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -117,7 +119,8 @@ def run_jobs(
         if workers == 1 or len(jobs) <= 1:
             progress.start()
             for position, job in enumerate(jobs):
-                outcomes[position] = _run_one(work, job)
+                with _collector_on():
+                    outcomes[position] = _run_one(work, job)
                 progress.advance(describe(job))
         else:
             _run_in_pool(work, jobs, min(workers, len(jobs)), outcomes, progress, describe)
@@ -142,7 +145,7 @@ def _run_in_pool(
     describe: Callable[[JobT], str],
 ) -> None:
     orphaned: list[int] = []  # jobs whose worker pool broke under them
-    with ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
         futures: dict[Future[_Outcome[ResultT]], int] = {
             pool.submit(_run_one, work, job): position for position, job in enumerate(jobs)
         }
@@ -181,14 +184,29 @@ def _run_in_pool(
         progress.advance(describe(jobs[position]))
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what
     # to do, so workers print no traceback of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent may run with the collector paused (``cli.collector_paused``);
+    # a worker analyses unit after unit, and collects what each leaves behind.
+    gc.enable()
+
+
+@contextmanager
+def _collector_on() -> Iterator[None]:
+    """The collector running for one job done in this process, as in a worker."""
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was_enabled:
+            gc.disable()
 
 
 def _run_isolated(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with ProcessPoolExecutor(max_workers=1, initializer=_start_worker) as pool:
         try:
             return pool.submit(_run_one, work, job).result()
         except BrokenProcessPool:
