@@ -1,3 +1,3 @@
-from coroproj.cli import main
+from coroproj.cli import entry_point
 
-raise SystemExit(main())
+entry_point()
