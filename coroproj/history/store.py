@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -116,6 +117,30 @@ class Run:
         )
 
 
+# fingerprint -> (run id, date) where the streak of its k-th copy began, at index k - 1
+Streaks = dict[str, list[tuple[int, str]]]
+
+
+def streak_starts(runs: Iterable[tuple[int, str, Counter[str]]]) -> Streaks:
+    """For each fingerprint of the last of ``runs`` (id, date, unsuppressed copies per
+    fingerprint; oldest first), where its current streak began.
+
+    A streak is the uninterrupted sequence of runs, ending at the last one, that
+    have the finding: one fixed and later reintroduced starts a new streak.  Copies
+    count as ``compare`` matches them, by fingerprint with multiplicity: the k-th
+    copy's streak is the runs with at least k, so a second copy added later has
+    its own, later start.
+    """
+    starts: Streaks = {}
+    for run_id, created, counts in runs:
+        following: Streaks = {}
+        for fingerprint, copies in counts.items():
+            kept = starts.get(fingerprint, [])[:copies]
+            following[fingerprint] = kept + [(run_id, created)] * (copies - len(kept))
+        starts = {fingerprint: levels for fingerprint, levels in following.items() if levels}
+    return starts
+
+
 class History:
     """The SQLite store of runs."""
 
@@ -195,14 +220,21 @@ class History:
             ))
         return records
 
-    def first_seen(self) -> dict[str, tuple[int, str]]:
-        """fingerprint -> (id, date) of the first stored run that had it unsuppressed."""
-        # SQLite takes the bare column r.created from the row MIN() picked.
+    def streaks(self) -> Streaks:
+        """When each finding of the last stored run was first seen in its current streak."""
+        # A run with no (unsuppressed) finding still comes out, as one row with a NULL
+        # fingerprint: it breaks every streak.
         rows = self.db.execute(
-            "SELECT f.fingerprint, MIN(r.id), r.created FROM findings f JOIN runs r ON r.id = f.run_id "
-            "WHERE f.suppressed = 0 GROUP BY f.fingerprint"
+            "SELECT r.id, r.created, f.fingerprint, COUNT(f.fingerprint) FROM runs r "
+            "LEFT JOIN findings f ON f.run_id = r.id AND f.suppressed = 0 "
+            "GROUP BY r.id, f.fingerprint ORDER BY r.id"
         ).fetchall()
-        return {fingerprint: (int(run_id), created) for fingerprint, run_id, created in rows}
+        runs: dict[int, tuple[str, Counter[str]]] = {}
+        for run_id, created, fingerprint, copies in rows:
+            counts = runs.setdefault(int(run_id), (created, Counter()))[1]
+            if fingerprint is not None:
+                counts[fingerprint] = int(copies)
+        return streak_starts((run_id, created, counts) for run_id, (created, counts) in runs.items())
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
