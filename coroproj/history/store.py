@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,22 +122,34 @@ Streaks = dict[str, list[tuple[int, str]]]
 
 
 def streak_starts(runs: Iterable[tuple[int, str, Counter[str]]]) -> Streaks:
-    """For each fingerprint of the last of ``runs`` (id, date, unsuppressed copies per
-    fingerprint; oldest first), where its current streak began.
+    """For each fingerprint of the last run, where its current streak began.
 
-    A streak is the uninterrupted sequence of runs, ending at the last one, that
-    have the finding: one fixed and later reintroduced starts a new streak.  Copies
-    count as ``compare`` matches them, by fingerprint with multiplicity: the k-th
-    copy's streak is the runs with at least k, so a second copy added later has
-    its own, later start.
+    ``runs``: (id, date, unsuppressed copies per fingerprint), newest first, read
+    only as far back as some streak still goes.  A streak is the uninterrupted
+    sequence of runs, ending at the last one, that have the finding: one fixed
+    and later reintroduced starts a new streak.  Copies count as ``compare``
+    matches them, by fingerprint with multiplicity: the k-th copy's streak is
+    the runs with at least k, so a second copy added later has its own start.
     """
-    starts: Streaks = {}
-    for run_id, created, counts in runs:
-        following: Streaks = {}
-        for fingerprint, copies in counts.items():
-            kept = starts.get(fingerprint, [])[:copies]
-            following[fingerprint] = kept + [(run_id, created)] * (copies - len(kept))
-        starts = {fingerprint: levels for fingerprint, levels in following.items() if levels}
+    newest_first = iter(runs)
+    last = next(newest_first, None)
+    if last is None:
+        return {}
+    run_id, created, counts = last
+    starts: Streaks = {fp: [(run_id, created)] * copies for fp, copies in counts.items() if copies > 0}
+    reaching = {fp: len(levels) for fp, levels in starts.items()}  # copies whose streak goes on back
+    while reaching:
+        earlier = next(newest_first, None)
+        if earlier is None:
+            break
+        run_id, created, counts = earlier
+        for fingerprint, copies in list(reaching.items()):
+            reach = min(copies, counts.get(fingerprint, 0))
+            starts[fingerprint][:reach] = [(run_id, created)] * reach
+            if reach:
+                reaching[fingerprint] = reach
+            else:
+                del reaching[fingerprint]
     return starts
 
 
@@ -222,19 +234,17 @@ class History:
 
     def streaks(self) -> Streaks:
         """When each finding of the last stored run was first seen in its current streak."""
-        # A run with no (unsuppressed) finding still comes out, as one row with a NULL
-        # fingerprint: it breaks every streak.
-        rows = self.db.execute(
-            "SELECT r.id, r.created, f.fingerprint, COUNT(f.fingerprint) FROM runs r "
-            "LEFT JOIN findings f ON f.run_id = r.id AND f.suppressed = 0 "
-            "GROUP BY r.id, f.fingerprint ORDER BY r.id"
-        ).fetchall()
-        runs: dict[int, tuple[str, Counter[str]]] = {}
-        for run_id, created, fingerprint, copies in rows:
-            counts = runs.setdefault(int(run_id), (created, Counter()))[1]
-            if fingerprint is not None:
-                counts[fingerprint] = int(copies)
-        return streak_starts((run_id, created, counts) for run_id, (created, counts) in runs.items())
+        runs = self.db.execute("SELECT id, created FROM runs ORDER BY id DESC").fetchall()
+
+        def newest_first() -> Iterator[tuple[int, str, Counter[str]]]:
+            for run_id, created in runs:  # a run without findings has none: it ends every streak
+                copies = self.db.execute(
+                    "SELECT fingerprint, COUNT(*) FROM findings WHERE run_id = ? AND suppressed = 0 "
+                    "GROUP BY fingerprint", (run_id,)
+                ).fetchall()
+                yield int(run_id), created, Counter(dict(copies))
+
+        return streak_starts(newest_first())
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])

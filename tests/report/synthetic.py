@@ -85,7 +85,7 @@ def synthetic_report(findings: int, files: int, runs: int, *, lines_per_function
         history.append(Run(number, created, f"{number:07x}abc", "master",
                            statistics(len(run_findings), 80 + number), run_findings, "nightly"))
     streaks = streak_starts((run.id or 0, run.created, Counter(f.fingerprint for f in run.findings))
-                            for run in history[:-1])
+                            for run in reversed(history[:-1]))
     current, baseline = history[-1], history[-2] if runs > 1 else None
     comparison = compare(current, baseline, describe(baseline)) if baseline else None
     return Report(current, comparison, history, None if baseline else "The first run.", streaks, sources)

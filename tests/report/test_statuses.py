@@ -54,9 +54,14 @@ SHIFTED = {"f_a": ("persisting", 4), "f_b": ("persisting", 2)}  # run 5: lines m
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict, str]]:
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("statuses") / "proj"
+
+
+@pytest.fixture(scope="module")
+def reports(tree: Path) -> list[tuple[dict, str]]:
     """The JSON and HTML report after each of the runs, then after the shifted one."""
-    root = tmp_path_factory.mktemp("statuses") / "proj"
+    root = tree
     make_tree(root, {"include/store.h": HEADER, "src/store.c": source([])})
     plan = [(callers, 0) for callers, _ in RUNS] + [(["f_a", "f_b"], 3)]
     results = []
@@ -117,6 +122,18 @@ def test_html_and_json_agree(reports: list[tuple[dict, str]], number: int) -> No
     assert html_rows(html) == from_json
 
 
+def test_a_run_not_recorded_has_no_run_id(reports: list[tuple[dict, str]], tree: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tree / "src/store.c").write_text(source(["f_a", "f_b", "f_c"], 3))
+    assert main(["report", "-q", "-j", "1", str(tree), "--format", "json", "--no-record"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    seen = {f["function"]: (f["status"], f["first_seen"]["run"]) for f in data["findings"]}
+    assert seen == {"f_a": ("persisting", 4), "f_b": ("persisting", 2), "f_c": ("new", None)}
+    assert data["findings"][0]["first_seen"]["date"] == data["run"]["created"]
+    with History(tree / ".coroproj" / "history.db") as history:
+        assert history.count() == len(reports)
+
+
 def test_persisting_only_in_a_git_or_file_baseline_has_no_first_seen() -> None:
     kept = finding("missing", "warning", "a.c", 3, "kept")
     current = Run(None, "2026-12-01T02:00:00+00:00", None, None, statistics(1, 1), [kept])
@@ -148,7 +165,7 @@ def test_streaks_in_the_database(tmp_path: Path) -> None:
 
 def test_streak_starts_follow_copies_as_compare_matches_them() -> None:
     counts = [Counter({"x": 2}), Counter({"x": 1}), Counter({"x": 3}), Counter({"x": 2, "y": 1})]
-    runs = [(number, f"day {number}", count) for number, count in enumerate(counts, 1)]
+    runs = [(number, f"day {number}", count) for number, count in enumerate(counts, 1)][::-1]
     # The first copy has been there all along, the second since run 3; the third just left.
     assert streak_starts(runs) == {"x": [(1, "day 1"), (3, "day 3")], "y": [(4, "day 4")]}
 
@@ -161,7 +178,7 @@ def test_each_copy_of_a_fingerprint_has_its_own_first_seen() -> None:
     baseline = Run(3, "run 3", None, None, statistics(3, 1), copies)
     current = Run(4, "run 4", None, None, statistics(2, 1), copies[:2])
     report = Report(current, compare(current, baseline, "run 3"), [baseline, current], None,
-                    streak_starts(runs))
+                    streak_starts(runs[::-1]))
     assert [(e.status, e.finding.line, e.first_run) for e in report.entries()] == [
         ("persisting", 3, 1), ("persisting", 6, 2), ("fixed", 9, 3),
     ]
