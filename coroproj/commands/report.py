@@ -82,13 +82,13 @@ def run(args: argparse.Namespace) -> int:
     database = args.db or root / ".coroproj" / "history.db"
     with History(database) as history:
         comparison, remark = _baseline(args, inputs, root, history, current)
-        first_seen = history.first_seen()
+        streaks = history.streaks()  # up to the last stored run, before this one joins
         if not args.no_record:
             history.add(current)
             runs = history.runs()
         else:
             runs = [*history.runs(), current]
-    report = Report(current, comparison, runs, remark, first_seen, read_sources(root, current.findings))
+    report = Report(current, comparison, runs, remark, streaks, read_sources(root, current.findings))
     outputs = {"markdown": args.markdown_file, "html": args.html_file, "json": args.json_file}
     for name, file in outputs.items():
         if file:

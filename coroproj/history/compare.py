@@ -54,11 +54,16 @@ def compare(current: Run, baseline: Run, description: str) -> Comparison:
     return comparison
 
 
+def matching_order(finding: FindingRecord) -> tuple[str, int, int, str]:
+    """The order copies of a fingerprint are matched in: the first ones match, the rest are extra."""
+    return (finding.file, finding.line, finding.column, finding.check)
+
+
 def _beyond(findings: list[FindingRecord], other: Counter[str]) -> list[FindingRecord]:
     """Findings of ``findings`` in excess of the fingerprints counted in ``other``."""
     remaining = Counter(other)
     extra = []
-    for finding in sorted(findings, key=lambda f: (f.file, f.line, f.column, f.check)):
+    for finding in sorted(findings, key=matching_order):
         if remaining[finding.fingerprint] > 0:
             remaining[finding.fingerprint] -= 1
         else:

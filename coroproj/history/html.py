@@ -3,7 +3,7 @@
 Nothing is fetched from anywhere: the style, a small script and the data
 are inline, so the page can be published as a CI artefact or opened from
 disk.  Every finding of the run is listed (new, persisting with the run
-it was first seen in, suppressed, fixed) in a table the script sorts and
+its current streak began in, suppressed, fixed) in a table the script sorts and
 filters; beside it a table per directory and one per file, and two trend
 panels (annotations, findings) over the stored runs, by date.
 

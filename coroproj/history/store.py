@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,42 @@ class Run:
         )
 
 
+# fingerprint -> (run id, date) where the streak of its k-th copy began, at index k - 1
+Streaks = dict[str, list[tuple[int, str]]]
+
+
+def streak_starts(runs: Iterable[tuple[int, str, Counter[str]]]) -> Streaks:
+    """For each fingerprint of the last run, where its current streak began.
+
+    ``runs``: (id, date, unsuppressed copies per fingerprint), newest first, read
+    only as far back as some streak still goes.  A streak is the uninterrupted
+    sequence of runs, ending at the last one, that have the finding: one fixed
+    and later reintroduced starts a new streak.  Copies count as ``compare``
+    matches them, by fingerprint with multiplicity: the k-th copy's streak is
+    the runs with at least k, so a second copy added later has its own start.
+    """
+    newest_first = iter(runs)
+    last = next(newest_first, None)
+    if last is None:
+        return {}
+    run_id, created, counts = last
+    starts: Streaks = {fp: [(run_id, created)] * copies for fp, copies in counts.items() if copies > 0}
+    reaching = {fp: len(levels) for fp, levels in starts.items()}  # copies whose streak goes on back
+    while reaching:
+        earlier = next(newest_first, None)
+        if earlier is None:
+            break
+        run_id, created, counts = earlier
+        for fingerprint, copies in list(reaching.items()):
+            reach = min(copies, counts.get(fingerprint, 0))
+            starts[fingerprint][:reach] = [(run_id, created)] * reach
+            if reach:
+                reaching[fingerprint] = reach
+            else:
+                del reaching[fingerprint]
+    return starts
+
+
 class History:
     """The SQLite store of runs."""
 
@@ -195,14 +232,19 @@ class History:
             ))
         return records
 
-    def first_seen(self) -> dict[str, tuple[int, str]]:
-        """fingerprint -> (id, date) of the first stored run that had it unsuppressed."""
-        # SQLite takes the bare column r.created from the row MIN() picked.
-        rows = self.db.execute(
-            "SELECT f.fingerprint, MIN(r.id), r.created FROM findings f JOIN runs r ON r.id = f.run_id "
-            "WHERE f.suppressed = 0 GROUP BY f.fingerprint"
-        ).fetchall()
-        return {fingerprint: (int(run_id), created) for fingerprint, run_id, created in rows}
+    def streaks(self) -> Streaks:
+        """When each finding of the last stored run was first seen in its current streak."""
+        runs = self.db.execute("SELECT id, created FROM runs ORDER BY id DESC").fetchall()
+
+        def newest_first() -> Iterator[tuple[int, str, Counter[str]]]:
+            for run_id, created in runs:  # a run without findings has none: it ends every streak
+                copies = self.db.execute(
+                    "SELECT fingerprint, COUNT(*) FROM findings WHERE run_id = ? AND suppressed = 0 "
+                    "GROUP BY fingerprint", (run_id,)
+                ).fetchall()
+                yield int(run_id), created, Counter(dict(copies))
+
+        return streak_starts(newest_first())
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])

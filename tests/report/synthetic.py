@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime
 import random
+from collections import Counter
 
 from coroproj.history.compare import compare, describe
 from coroproj.history.report import Report
 from coroproj.history.statistics import COUNTERS, TOTAL, Statistics
-from coroproj.history.store import FindingRecord, Run
+from coroproj.history.store import FindingRecord, Run, streak_starts
 
 CHECKS = (("missing", "warning"), ("proto-mismatch", "warning"), ("spurious", "note"),
           ("wrong-context", "error"), ("suspicious-call", "warning"))
@@ -83,10 +84,8 @@ def synthetic_report(findings: int, files: int, runs: int, *, lines_per_function
         created = f"{day.isoformat()}T02:00:00+00:00"
         history.append(Run(number, created, f"{number:07x}abc", "master",
                            statistics(len(run_findings), 80 + number), run_findings, "nightly"))
-    first_seen: dict[str, tuple[int, str]] = {}
-    for run in history[:-1]:
-        for f in run.findings:
-            first_seen.setdefault(f.fingerprint, (run.id or 0, run.created))
+    streaks = streak_starts((run.id or 0, run.created, Counter(f.fingerprint for f in run.findings))
+                            for run in reversed(history[:-1]))
     current, baseline = history[-1], history[-2] if runs > 1 else None
     comparison = compare(current, baseline, describe(baseline)) if baseline else None
-    return Report(current, comparison, history, None if baseline else "The first run.", first_seen, sources)
+    return Report(current, comparison, history, None if baseline else "The first run.", streaks, sources)
