@@ -179,8 +179,8 @@ def _job_from_entry(entry: dict[str, Any], database_dir: Path, where: str) -> Co
     if language is not None:
         raise _SkipEntry(f"not C: {language}")
     if _is_coroproj_runtime(file):
-        raise _SkipEntry("coroproj's cpc runtime (a backend selected with `coroproj backend`): "
-                         "the native side of the calling convention, not the project's code")
+        # The native side of the calling convention, not the project's code.
+        raise _SkipEntry("coroproj's own runtime, selected with `coroproj backend`")
     flags = tuple(_relevant_flags(arguments, directory))
     return CompileJob(file=file, directory=directory, compiler=compiler, flags=flags)
 
