@@ -306,7 +306,14 @@ class Normalizer:
                 self._hoist(decl, out)
             return
         if isinstance(stmt, c_ast.Typedef):
-            self.file_scope.append(stmt)
+            # To file scope, where the frame structs that may use it are; but
+            # one whose type reads a local (QEMU_BUILD_BUG_ON's
+            # `typedef char t[sizeof(local) ... ? -1 : 1]`) cannot leave its
+            # piece, where the local is declared.
+            if any(isinstance(node, c_ast.ID) and node.name in self.local_names for node in walk(stmt)):
+                out.append(stmt)
+            else:
+                self.file_scope.append(stmt)
             return
         if isinstance(stmt, c_ast.Compound):
             for item in stmt.block_items or ():

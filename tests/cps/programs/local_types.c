@@ -1,6 +1,8 @@
-/* Structs and unions defined in a coroutine function's own declarations
- * (QEMU's `struct { ... } QEMU_PACKED header;`), live across yields: the
- * translator defines them at file scope, layout attributes kept. */
+/* Types declared inside coroutine functions, as QEMU 1.6 does: structs and
+ * unions defined in a local's declaration (`struct { ... } QEMU_PACKED
+ * header;`), live across yields, which the translator defines at file scope
+ * with their layout attributes; and a typedef that reads a local
+ * (QEMU_BUILD_BUG_ON), which stays where it is. */
 #include "qemu/coroutine.h"
 
 #include <stdint.h>
@@ -32,16 +34,35 @@ static int coroutine_fn headers(int n)
     return (int)sizeof(header) + (mixed.bytes[0] == 4 || mixed.bytes[0] == 1);
 }
 
+#define BUILD_BUG_ON(x) typedef char build_bug_on_##__LINE__[(x) ? -1 : 1] __attribute__((unused))
+
+static long coroutine_fn checked(long value)
+{
+    typedef long counter;            /* moves to file scope, used in the next piece */
+    counter twice = value * 2;
+    {
+        int value = 5;               /* shadows the parameter: renamed apart */
+        BUILD_BUG_ON(sizeof(value) != sizeof(int));
+        twice += value;
+    }
+    qemu_coroutine_yield();
+    uint32_t offset = (uint32_t)twice;
+    BUILD_BUG_ON(sizeof(offset) != 4);
+    counter result = offset + 1;
+    return result;
+}
+
 static void coroutine_fn entry(void *opaque)
 {
-    *(int *)opaque = headers(*(int *)opaque);
+    int got = headers(*(int *)opaque);
+    *(int *)opaque = got + (int)checked(got);
 }
 
 int main(void)
 {
     int value = 3;
     Coroutine *co = qemu_coroutine_create(entry);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         qemu_coroutine_enter(co, &value);
     }
     printf("result %d\n", value);
