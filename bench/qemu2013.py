@@ -267,11 +267,18 @@ def auto_tests(tree: Path) -> list[str]:
     return [line.split()[0] for line in lines if re.match(r"^\d{3}\s", line) and "auto" in line.split()[1:]]
 
 
-def run_iotests(trees: dict[str, Path], formats: list[str], timeout: float, results: Results) -> None:
+def run_iotests(trees: dict[str, Path], formats: list[str], timeout: float, results: Results,
+                scratch: Path) -> None:
+    # The tests' helper scripts (qcow2.py...) are `#!/usr/bin/env python`, python 2.
+    python_dir = scratch / "python2-as-python"
+    python_dir.mkdir(parents=True, exist_ok=True)
+    if not (python_dir / "python").exists():
+        (python_dir / "python").symlink_to(python2())
     for backend, tree in trees.items():
         directory = tree / "tests" / "qemu-iotests"
         env = {**os.environ, "QEMU_IMG_PROG": str(tree / "qemu-img"), "QEMU_IO_PROG": str(tree / "qemu-io"),
-               "QEMU_NBD_PROG": str(tree / "qemu-nbd"), "QEMU_PROG": str(tree / "no-system-emulator-built")}
+               "QEMU_NBD_PROG": str(tree / "qemu-nbd"), "QEMU_PROG": str(tree / "no-system-emulator-built"),
+               "PATH": f"{python_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
         for fmt in formats:
             outcome: dict[str, str] = {}
             for test in auto_tests(tree):
@@ -372,7 +379,7 @@ def main() -> int:
         measure_instructions(trees, results)
     formats = [f for f in args.iotests.split(",") if f]
     if formats:
-        run_iotests(trees, formats, args.test_timeout, results)
+        run_iotests(trees, formats, args.test_timeout, results, args.work)
     (args.work / "results.json").write_text(json.dumps(asdict(results), indent=1))
     if args.json:
         args.json.write_text(json.dumps(asdict(results), indent=1))

@@ -22,8 +22,8 @@ from coroproj.util.files import replace_with_symlink, write_text_atomically
 
 USAGE = "coroproj backend [--list] [NAME [TREE]]"
 DESCRIPTION = """\
-coroproj's cpc coroutine backends, one per backend interface (the project
-header they implement).  With NAME alone, print the path of its C source;
+Print or select one of coroproj's cpc coroutine backends, one per backend
+interface (the project header they implement).  With NAME alone, print the path of its C source;
 with a TREE, make the tree's cpc backend file (for qemu-1.6: coroutine-cpc.c)
 a symbolic link to it, so that the tree's own build (configure
 --with-coroutine=cpc --cc="coroproj cc --backend cpc") compiles it.  The
