@@ -227,7 +227,8 @@ def perf_copy(tree: Path, backend: str) -> Path:
         source = source.replace(real, small)
     (tree / "tests" / "test-coroutine-small.c").write_text(source)
     run(["make", "V=1", "tests/test-coroutine-small.o"], tree, env=coroproj_env())
-    link = next(line for line in reversed((tree / f"build-{backend}.log").read_text().splitlines())
+    logs = sorted(tree.glob(f"build-{backend}*.log"), key=lambda p: p.stat().st_mtime)
+    link = next(line for log_file in reversed(logs) for line in reversed(log_file.read_text().splitlines())
                 if "-o tests/test-coroutine " in line)
     link = link.replace("-o tests/test-coroutine ", "-o tests/test-coroutine-small ").replace(
         "tests/test-coroutine.o", "tests/test-coroutine-small.o")
