@@ -27,6 +27,7 @@ COMMANDS = {
     "build": "check the annotations, then build the project with a coroutine backend",
     "fix": "insert the coroutine annotations the inference requires",
     "report": "annotation statistics, history and regressions against a baseline",
+    "backend": "print or select one of coroproj's cpc coroutine backends in a project's tree",
 }
 
 

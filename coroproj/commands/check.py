@@ -255,12 +255,12 @@ class RunMemo:
 
 
 def skipped_note(skipped: list[tuple[str, str]]) -> str:
-    """One line for all the compile-database entries that are not C."""
+    """One line for all the compile-database entries not analysed (other languages, coroproj's runtime)."""
     reasons: dict[str, int] = {}
     for _file, reason in skipped:
         reasons[reason] = reasons.get(reason, 0) + 1
     detail = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
-    return f"coroproj: note: skipped {len(skipped)} compile-database entries that are not C ({detail})"
+    return f"coroproj: note: skipped {len(skipped)} compile-database entries ({detail})"
 
 
 def render(result: CheckResult, format: str) -> str:

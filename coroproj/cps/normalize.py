@@ -89,6 +89,7 @@ class Normalizer:
         self.locals: list[c_ast.Decl] = []
         self.local_names: set[str] = set()
         self.file_scope: list[c_ast.Node] = []
+        self.moved_aggregates: dict[int, str] = {}  # id of a local struct/union definition -> its tag
         self.counter = 0
         self.jumps = _Jumps()
         self._native_cache: dict[tuple[int, bool, bool], bool] = {}
@@ -305,7 +306,14 @@ class Normalizer:
                 self._hoist(decl, out)
             return
         if isinstance(stmt, c_ast.Typedef):
-            self.file_scope.append(stmt)
+            # To file scope, where the frame structs that may use it are; but
+            # one whose type reads a local (QEMU_BUILD_BUG_ON's
+            # `typedef char t[sizeof(local) ... ? -1 : 1]`) cannot leave its
+            # piece, where the local is declared.
+            if any(isinstance(node, c_ast.ID) and node.name in self.local_names for node in walk(stmt)):
+                out.append(stmt)
+            else:
+                self.file_scope.append(stmt)
             return
         if isinstance(stmt, c_ast.Compound):
             for item in stmt.block_items or ():
@@ -505,13 +513,7 @@ class Normalizer:
         if isinstance(hoisted_type, c_ast.ArrayDecl) and hoisted_type.dim is None:
             hoisted_type = copy.deepcopy(hoisted_type)
             hoisted_type.dim = self._implicit_dimension(decl)
-        if _anonymous_aggregate(hoisted_type):
-            reject(
-                decl,
-                "unsupported",
-                f"'{decl.name}' has an unnamed struct or union type; give the type a tag "
-                "so its value can travel between the pieces of the coroutine",
-            )
+        hoisted_type = self._aggregate_defined_at_file_scope(decl.name, hoisted_type)
         hoisted = declaration(decl.name, hoisted_type, decl.coord)
         self.locals.append(hoisted)
         self.env.declare(hoisted)
@@ -538,6 +540,45 @@ class Normalizer:
         prefix, value = self._lower_expr(decl.init)
         out += prefix
         out.append(c_ast.Assignment("=", target, value, decl.coord))
+
+    def _aggregate_defined_at_file_scope(self, name: str, type_node: c_ast.Node) -> c_ast.Node:
+        """A struct or union defined in a local's declaration is defined at file scope instead.
+
+        The local travels in frame structs (at file scope) and is declared
+        again in every piece: a definition repeated there would be another,
+        incompatible type each time.  So the definition moves out (an unnamed
+        one gets a tag of its own, QEMU's ``struct { ... } QEMU_PACKED
+        header;``), attributes such as ``packed`` with it, and the local
+        refers to it by tag.
+        """
+        wrappers = []
+        inner = type_node
+        while isinstance(inner, (c_ast.ArrayDecl, c_ast.PtrDecl)):
+            wrappers.append(inner)
+            inner = inner.type
+        if not isinstance(inner, c_ast.TypeDecl) or not isinstance(inner.type, (c_ast.Struct, c_ast.Union)):
+            return type_node
+        aggregate = inner.type
+        if aggregate.decls is None:
+            return type_node
+        # `struct { ... } a, b;`: the declarators share one node, and one type.
+        tag = self.moved_aggregates.get(id(aggregate))
+        if tag is None:
+            tag = aggregate.name or self._fresh_tag(f"cpc__{self.definition.decl.name}__{name}")
+            self.moved_aggregates[id(aggregate)] = tag
+            moved = copy.deepcopy(aggregate)
+            moved.name = tag
+            self.file_scope.append(c_ast.Decl(None, [], [], [], [], moved, None, None, aggregate.coord))
+        referring = copy.deepcopy(type_node)
+        bottom = referring
+        while isinstance(bottom, (c_ast.ArrayDecl, c_ast.PtrDecl)):
+            bottom = bottom.type
+        bottom.type = type(aggregate)(tag, None, aggregate.coord)
+        return referring
+
+    def _fresh_tag(self, base: str) -> str:
+        self.counter += 1
+        return f"{base}_{self.counter}"
 
     def _without_typeof(self, decl: c_ast.Decl) -> c_ast.Node:
         """The declared type with a ``__typeof__(expr)`` base replaced by the type it names.
@@ -884,14 +925,6 @@ def _has_cleanup(decl: c_ast.Decl) -> bool:
         for spec in decl.attributes or []
         for attribute in getattr(spec, "attributes", [])
     )
-
-
-def _anonymous_aggregate(type_node: c_ast.Node) -> bool:
-    node = type_node
-    while isinstance(node, c_ast.ArrayDecl):
-        node = node.type
-    base = node.type if isinstance(node, c_ast.TypeDecl) else None
-    return isinstance(base, (c_ast.Struct, c_ast.Union)) and base.name is None
 
 
 def normalize(unit: Unit, definition: c_ast.FuncDef) -> NormalFunction:

@@ -118,7 +118,8 @@ def _translation_of(source: str, command: GccCommand, compiler: list[str], scrat
     """The C to compile for ``source``: its translation, or the runtime's own C as it is."""
     # The runtime's own C (coroutine-cpc.c) is the native side of the
     # calling convention: compiled as is, never translated.
-    if Path(source).resolve().parent == runtime_dir():
+    # A link to one of its files (`coroproj backend NAME TREE`) is the same file.
+    if runtime_dir() in Path(source).resolve().parents:
         return Path(source)
     return _translate(source, command, compiler, scratch)
 

@@ -178,8 +178,21 @@ def _job_from_entry(entry: dict[str, Any], database_dir: Path, where: str) -> Co
     language = _language_of(file, compiler, arguments)
     if language is not None:
         raise _SkipEntry(f"not C: {language}")
+    if _is_coroproj_runtime(file):
+        # The native side of the calling convention, not the project's code.
+        raise _SkipEntry("coroproj's own runtime, selected with `coroproj backend`")
     flags = tuple(_relevant_flags(arguments, directory))
     return CompileJob(file=file, directory=directory, compiler=compiler, flags=flags)
+
+
+def _is_coroproj_runtime(file: Path) -> bool:
+    """``file`` is (a link to) a source of coroproj's runtime: the backend a tree selected."""
+    from coroproj.runtime.cpc import RUNTIME_DIR
+
+    try:
+        return RUNTIME_DIR in file.resolve().parents
+    except OSError:
+        return False
 
 
 def _absolute(base: Path, name: str) -> Path:

@@ -65,3 +65,17 @@ def json_document(data: dict[str, Any]) -> str:
         else:
             parts.append(f"  {name}: {json.dumps(value)}")
     return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def replace_with_symlink(path: Path, target: Path) -> None:
+    """Make ``path`` a symbolic link to ``target`` in one rename (never missing in between)."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    temporary = Path(tempfile.mktemp(prefix=f".{path.name}.", dir=directory))
+    os.symlink(target, temporary)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

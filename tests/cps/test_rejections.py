@@ -118,14 +118,11 @@ coroutine_fn __typeof__(plain) *hook;   /* MARK */
     ),
     "unsupported": (
         """
-void coroutine_fn f(void) {
-    struct { int a; } s;   /* MARK */
-    s.a = 1;
+void coroutine_fn f(int) {   /* MARK */
     qemu_coroutine_yield();
-    s.a++;
 }
 """,
-        "unnamed struct or union type",
+        "unnamed parameter",
     ),
     "cleanup": (
         """

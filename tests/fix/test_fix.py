@@ -458,3 +458,23 @@ def test_diff_of_a_file_without_final_newline_applies_with_patch(
         pytest.skip("patch is not installed (CI installs it)")
     subprocess.run(["patch", "-p1", "--quiet"], input=diff, text=True, cwd=root, check=True)
     assert (root / "t.c").read_text() == text.replace("void a", "void coroutine_fn a")
+
+
+def test_a_prototype_the_next_round_fixes_is_not_blamed_on_the_edit(tmp_path: Path) -> None:
+    # QEMU 1.6's CPC port in small: a coroutine function stored in a native
+    # struct member.  Round 1 annotates the member; that makes 'save_all',
+    # which calls through it, a coroutine function whose header prototype
+    # now lacks the annotation: round 2's work, not a breakage to roll back.
+    header = ('#include "compiler.h"\ntypedef struct Driver {\n    int (*save)(void *opaque);\n} Driver;\n'
+              "int save_all(Driver *driver);\n")
+    source = ('#include "drv.h"\n'
+              "static int coroutine_fn co_save(void *opaque)\n"
+              "{ qemu_coroutine_yield(); return opaque != 0; }\n"
+              "Driver driver = { .save = co_save };\n"
+              "int save_all(Driver *driver) { return driver->save(0); }\n")
+    root = make_tree(tmp_path / "t", {"drv.h": header, "drv.c": source})
+    assert fix(root) == 0
+    assert (root / "drv.h").read_text() == header.replace("int (*save)", "int coroutine_fn (*save)").replace(
+        "int save_all", "int coroutine_fn save_all")
+    assert (root / "drv.c").read_text() == source.replace("int save_all", "int coroutine_fn save_all")
+    assert check(root) == 0

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from coroproj.errors import UserError
 from coroproj.project.compile_db import CompileJob, load_compile_database, split_command
+from coroproj.runtime.cpc import BACKENDS
 
 
 def write_db(directory: Path, entries: object) -> Path:
@@ -121,6 +122,24 @@ def test_non_c_entries_are_skipped_with_a_reason(
     [(skipped_file, why)] = loaded.skipped
     assert skipped_file == file
     assert reason in why
+
+
+def test_a_backend_linked_into_coroproj_runtime_is_skipped(tmp_path: Path) -> None:
+    # `coroproj backend qemu-1.6 TREE` makes TREE/coroutine-cpc.c a link to
+    # the runtime: native code of coroproj's, not the project's to check.
+    (tmp_path / "coroutine-cpc.c").symlink_to(BACKENDS["qemu-1.6"].source)
+    db = write_db(
+        tmp_path,
+        [
+            {"directory": str(tmp_path), "arguments": ["gcc", "-c", "coroutine-cpc.c"],
+             "file": "coroutine-cpc.c"},
+            {"directory": str(tmp_path), "arguments": ["gcc", "-c", "ok.c"], "file": "ok.c"},
+        ],
+    )
+    loaded = load_compile_database(db)
+    assert [job.file.name for job in loaded.jobs] == ["ok.c"]
+    [(skipped_file, why)] = loaded.skipped
+    assert skipped_file == "coroutine-cpc.c" and "coroproj backend" in why
 
 
 def test_explicit_c_language_overrides_the_suffix(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ convention is documented in the header itself.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 RUNTIME_DIR: Path = Path(__file__).resolve().parent
@@ -19,6 +20,39 @@ HEADER: Path = RUNTIME_DIR / "cpc_runtime.h"
 
 SOURCES: tuple[Path, ...] = (RUNTIME_DIR / "cpc_runtime.c", RUNTIME_DIR / "coroutine-cpc.c")
 """C files to compile and link: the continuation runtime and the backend."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A coroutine backend for one project's backend interface, shipped as C."""
+
+    name: str
+    source: Path
+    interface: str
+    """The project header it implements (what ``#include`` it needs)."""
+    tree_file: str
+    """Where the project's build looks for a cpc backend, relative to its root."""
+    replaced_headers: tuple[tuple[str, str], ...] = ()
+    """Headers of an older runtime the tree may carry: (path, a string telling it)."""
+
+
+BACKENDS: dict[str, Backend] = {
+    backend.name: backend
+    for backend in (
+        Backend("sample", RUNTIME_DIR / "coroutine-cpc.c", "qemu/coroutine_int.h", "util/coroutine-cpc.c"),
+        Backend(
+            "qemu-1.6",
+            RUNTIME_DIR / "qemu-1.6" / "coroutine-cpc.c",
+            "block/coroutine_int.h",
+            "coroutine-cpc.c",
+            # The 2013 CPC port includes the original CPC runtime's header from
+            # qemu-common.h and block/coroutine.h; its types (cpc_function...)
+            # clash with this runtime's.
+            (("include/cpc/cpc_runtime.h", "cpc_continuation"),),
+        ),
+    )
+}
+"""Backends by name (``coroproj backend``); each source is compiled untranslated."""
 
 YIELD_FUNCTION = "qemu_coroutine_yield"
 """The coroutine function whose frame the trampoline stops at (never run)."""
