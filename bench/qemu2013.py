@@ -99,14 +99,25 @@ def coroproj_env() -> dict[str, str]:
 
 
 def python2() -> str:
-    for candidate in (os.environ.get("PYTHON2"), shutil.which("python2.7"), shutil.which("python2")):
-        if candidate:
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
+        if shutil.which("pyenv") else ""
+    candidates = [os.environ.get("PYTHON2"), shutil.which("python2.7"), shutil.which("python2")]
+    if root:
+        candidates += [str(path) for path in sorted(Path(root, "versions").glob("2.*/bin/python2"))]
+    for candidate in candidates:
+        # A pyenv shim exists even where no 2.x is the active version, and then fails: try it.
+        if candidate and _runs_python2(candidate):
             return candidate
-    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-    found = sorted(Path(root, "versions").glob("2.*/bin/python2")) if root else []
-    if not found:
-        raise SystemExit("qemu2013: QEMU 1.6's configure needs a python 2 (set PYTHON2)")
-    return str(found[0])
+    raise SystemExit("qemu2013: QEMU 1.6's configure needs a python 2 (set PYTHON2)")
+
+
+def _runs_python2(candidate: str) -> bool:
+    try:
+        probe = subprocess.run([candidate, "-c", "import sys; sys.exit(sys.version_info[0] != 2)"],
+                               capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
 
 
 def unpack_source(origin: Path, destination: Path) -> None:
