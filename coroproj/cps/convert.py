@@ -471,6 +471,9 @@ class Converter:
         receiver = self.by_label[self.receiver_alias.get(receiver_label, receiver_label)]
         lines: list[str] = []
         frames: list[str] = []  # argument struct sizes of the frames pushed
+        # The receiver's live variables are saved after the arguments are
+        # evaluated: an argument such as `index++` changes what it receives.
+        saves: list[str] = []
         if not self._is_tail_call(call, receiver):
             if self.has_frame_struct(receiver):
                 frames.append(f"sizeof(struct {self.struct_name(receiver)})")
@@ -478,7 +481,7 @@ class Converter:
                     f"struct {self.struct_name(receiver)} *cpc__r = "
                     f"cpc_push_frame_reserved({CONT}, sizeof *cpc__r, {receiver.name});"
                 )
-                lines += [f"cpc__r->{name} = {name};" for name in receiver.params]
+                saves = [f"cpc__r->{name} = {name};" for name in receiver.params]
             else:
                 frames.append("0")
                 lines.append(f"cpc_push_frame_reserved({CONT}, 0, {receiver.name});")
@@ -507,6 +510,7 @@ class Converter:
             frames.append("0")
             lines.append(f"cpc_push_frame_reserved({CONT}, 0, {callee});")
         self._push_sites.append(" + ".join(f"cpc_frame_bytes({size})" for size in frames))
+        lines += saves
         lines.append(f"return {CONT};")
         return "{\n" + _indent("\n".join(lines)) + "\n}"
 

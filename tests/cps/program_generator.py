@@ -338,6 +338,13 @@ class ProgramGenerator:
                     f"{kind} {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
                     f'TRACE("conv", (int)((long)({var} * 4) % 1024));',
                 ]
+        if roll < 0.94:
+            # an argument with a side effect on a variable live after the call
+            candidates = [f for f in self.functions if self.current and f.index < self.current.index]
+            int_targets = [f for f in candidates if f.rtype == "int"]
+            if int_targets:
+                target = rng.choice(int_targets)
+                return [f"u = {target.name}(depth > 0 ? depth - 1 : 0, k++ & 1023) & 1023;"]
         value, _ = self.expr(2)
         return [f"t = (t + {value}) & 1023;"]
 
@@ -347,11 +354,11 @@ class ProgramGenerator:
         self.locals = ["t", "u"]
         self.arrays = ["arr"] if self.rng.random() < 0.5 else []
         header = f"static {function.rtype} coroutine_fn {function.name}(int depth, int a)"
-        body = ["int t = a;", "int u = depth;"]
+        body = ["int t = a;", "int u = depth;", "int k = a;  /* changed only by call arguments (k++) */"]
         if self.arrays:
             body.append("int arr[4] = { a, 1, 2, 3 };")
         body += self.statements(3, self.rng.randint(2, 5))
-        final = "t ^ u" + (" ^ arr[1]" if self.arrays else "")
+        final = "t ^ u ^ k" + (" ^ arr[1]" if self.arrays else "")
         body.append(f'TRACE("end", ({final}) & 1023);')
         body.append(f"return {return_expression(f'({final}) & 1023', function.rtype)};")
         return [header, "{", *_indent(body), "}", ""]
