@@ -12,7 +12,8 @@ MIRROR_OR_TREE is a git directory of github:kerneis/qemu (its branch
    built with gcc once for its compile database (``make V=1``);
 2. ``coroproj check`` (the 2013 port's bugs), ``coroproj fix --yes``, the
    edits fix leaves to a human (``bench/qemu2013/cpc-port-by-hand.patch``,
-   README "QEMU 1.6"), ``fix --yes`` again and ``check`` (clean); then
+   README "QEMU 1.6 on the cpc backend"), ``fix --yes`` again and ``check`` (only the
+   stack backend's trampoline left); then
    qemu-img, qemu-io, qemu-nbd and tests/test-coroutine of that tree;
 3. ``cpc/``: the same sources configured ``--with-coroutine=cpc
    --cc="python3 -m coroproj cc --backend cpc"`` and built: every unit

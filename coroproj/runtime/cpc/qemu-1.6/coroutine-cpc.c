@@ -16,7 +16,7 @@
  * trees: it defines qemu_coroutine_self_int, and qemu_coroutine_self as a
  * weak symbol that the port's own definition overrides.
  *
- * Select it with `coroproj backend qemu-1.6 TREE` (README, "QEMU 1.6"):
+ * Select it with `coroproj backend qemu-1.6 TREE` (README, "QEMU 1.6 on the cpc backend"):
  * the tree's coroutine-cpc.c becomes a link to this file, which
  * `coroproj cc --backend cpc` compiles untranslated (it lives in the
  * runtime's directory), and configure's --with-coroutine=cpc builds it.
