@@ -287,6 +287,7 @@ class ProgramGenerator:
     def simple(self) -> list[str]:
         rng = self.rng
         roll = rng.random()
+        candidates = [f for f in self.functions if self.current and f.index < self.current.index]
         if roll < 0.35 and self.locals:
             target = rng.choice(self.locals)
             value, _ = self.expr(3)
@@ -316,31 +317,28 @@ class ProgramGenerator:
             index, _ = self.expr(1, allow_call=False)
             value, _ = self.expr(2)
             return [f"{array}[{index} & 3] = {value};"]
-        if roll < 0.9:
+        if roll < 0.9 and candidates:
             # implicit conversions of results into other types
-            candidates = [f for f in self.functions if self.current and f.index < self.current.index]
-            if candidates:
-                target = rng.choice(candidates)
-                arg, _ = self.expr(1, allow_call=False)
-                var = self.fresh("c")
-                kind = rng.choice(["long", "double", "int", "unsigned char"])
-                if target.rtype == "struct pair":
-                    return [
-                        f"struct pair {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
-                        f'TRACE("s", ({var}.a + (int)({var}.b % 1000)) & 1023);',
-                    ]
-                if target.rtype == "const int *":
-                    return [
-                        f"const int *{var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
-                        f'TRACE("p", {var}[0] + (int)({var} - cells));',
-                    ]
+            target = rng.choice(candidates)
+            arg, _ = self.expr(1, allow_call=False)
+            var = self.fresh("c")
+            kind = rng.choice(["long", "double", "int", "unsigned char"])
+            if target.rtype == "struct pair":
                 return [
-                    f"{kind} {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
-                    f'TRACE("conv", (int)((long)({var} * 4) % 1024));',
+                    f"struct pair {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
+                    f'TRACE("s", ({var}.a + (int)({var}.b % 1000)) & 1023);',
                 ]
+            if target.rtype == "const int *":
+                return [
+                    f"const int *{var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
+                    f'TRACE("p", {var}[0] + (int)({var} - cells));',
+                ]
+            return [
+                f"{kind} {var} = {target.name}(depth > 0 ? depth - 1 : 0, {arg});",
+                f'TRACE("conv", (int)((long)({var} * 4) % 1024));',
+            ]
         if roll < 0.94:
             # an argument with a side effect on a variable live after the call
-            candidates = [f for f in self.functions if self.current and f.index < self.current.index]
             int_targets = [f for f in candidates if f.rtype == "int"]
             if int_targets:
                 target = rng.choice(int_targets)
