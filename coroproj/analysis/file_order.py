@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from coroproj.analysis.inference import Program
 from coroproj.analysis.summary import Call, Declaration, UnitSummary
+
+if TYPE_CHECKING:
+    # networkx takes a tenth of a second to import: only the commands that draw or
+    # order files pay for it.
+    import networkx as nx
 
 _T = TypeVar("_T")
 
@@ -74,6 +77,8 @@ def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
     other units define it too (a header's ``static inline`` function, which
     every includer compiles): a per-file tool analyses that copy locally.
     """
+    import networkx as nx
+
     summaries = list(summaries)
     defined = [frozenset().union(*runs) for runs in _per_run(summaries, "declarations", _definitions)]
     called = [frozenset().union(*runs) for runs in _per_run(summaries, "calls", _callees)]
@@ -97,6 +102,8 @@ def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
 
 def dependency_order(graph: nx.DiGraph) -> list[list[str]]:
     """Strongly connected groups of units, callees before their callers."""
+    import networkx as nx
+
     condensed = nx.condensation(graph)
     order = list(nx.topological_sort(condensed))
     return [sorted(condensed.nodes[group]["members"]) for group in reversed(order)]

@@ -14,14 +14,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from coroproj.analysis.inference import Program
 from coroproj.commands.inputs import add_input_arguments, analysis_from_args
 from coroproj.errors import UserError
 from coroproj.report.dot import annotated_graph, to_dot
 from coroproj.util.files import write_bytes_atomically, write_text_atomically
+
+if TYPE_CHECKING:
+    # imported where a graph is built (see analysis/file_order.py)
+    import networkx as nx
 
 USAGE = "coroproj graph [options] FUNCTION [--callers|--callees] [--depth N] [-o FILE] [PATH...]"
 DESCRIPTION = """\

@@ -10,11 +10,14 @@ Native functions defined elsewhere are pruned unless ``full`` is set.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from coroproj.analysis.findings import Finding
 from coroproj.analysis.inference import BLOCKING, COROUTINE, Program
+
+if TYPE_CHECKING:
+    # imported where a graph is built (see analysis/file_order.py)
+    import networkx as nx
 
 MISMATCH_CHECKS = {"missing", "spurious", "wrong-blocking", "conflict"}
 EDGE_CHECKS = {"forbidden-call", "suspicious-call"}
@@ -29,6 +32,8 @@ def annotated_graph(
     only: Iterable[str] | None = None,
 ) -> nx.MultiDiGraph:
     """A networkx graph with Graphviz attributes, ready for ``to_dot``."""
+    import networkx as nx
+
     findings = [f for f in findings if not f.suppressed]
     mismatched = {f.function for f in findings if f.check in MISMATCH_CHECKS}
     bad_edges = {(f.function, f.file, f.line, f.column) for f in findings if f.check in EDGE_CHECKS}
