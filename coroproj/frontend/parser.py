@@ -89,6 +89,10 @@ _STRING_LITERALS = frozenset(c_parser._STRING_LITERAL)
 _ATTRIBUTE_NAME = re.compile(r"\s*([A-Za-z_$][\w$]*)\s*")
 
 
+def _no_lexer_errors(message: str, line: int, column: int) -> None:
+    """A released parser's lexer reads nothing more (``GnuCParser.release``)."""
+
+
 class GnuParseError(ParseError):
     """A parse error with a structured position (``coord``) and message."""
 
@@ -140,6 +144,17 @@ class GnuCParser(CParser):
         self.clex.input(text, filename)
         self._tokens = _TokenStream(self.clex.token)
         return self._parse_translation_unit()
+
+    def release(self) -> None:
+        """Drop what the last parse left: the token buffer and the lexer's hold on the parser.
+
+        The lexer reports errors through a bound method of the parser and the
+        parser reads tokens through one of the lexer, a cycle that would keep
+        the last piece's tokens alive until the cyclic collector runs.
+        """
+        self._tokens = _TokenStream(lambda: None)
+        self.clex.error_func = _no_lexer_errors
+        self._typedef_checked_token = None
 
     def lexed_to_end(self) -> bool:
         """Whether the last piece was read to its end (an error there may be a cut)."""

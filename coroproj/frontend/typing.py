@@ -16,8 +16,9 @@ copied, so annotations found on them are the ones the front-end attached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from pycparser import c_ast
 
@@ -416,6 +417,13 @@ class ScopedWalker(c_ast.NodeVisitor):
         self.env = env or TypeEnv()
         self.function: c_ast.FuncDef | None = None
 
+    def visit(self, node: c_ast.Node) -> object:
+        # pycparser's ``visit`` caches bound methods on the instance, a cycle
+        # (the walker holds methods that hold the walker) that only the cyclic
+        # collector can free, with everything the walker references; worker
+        # processes run without it between units (``project.runner``).
+        return _visitor(type(self), type(node))(self, node)
+
     def visit_Decl(self, node: c_ast.Decl) -> None:
         # The name is in scope in its own initialiser (int x = sizeof x;).
         self.env.declare(node)
@@ -464,3 +472,11 @@ class ScopedWalker(c_ast.NodeVisitor):
         self.env.push()
         self.generic_visit(node)
         self.env.pop()
+
+
+@cache
+def _visitor(
+    walker: type[ScopedWalker], node: type[c_ast.Node]
+) -> Callable[[ScopedWalker, c_ast.Node], object]:
+    """The method of ``walker`` that visits ``node``: its ``visit_<Node>`` or ``generic_visit``."""
+    return getattr(walker, "visit_" + node.__name__, walker.generic_visit)  # type: ignore[no-any-return]

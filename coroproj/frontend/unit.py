@@ -124,6 +124,7 @@ def parse_unit_text(
         ) from None
     finally:
         sys.setrecursionlimit(previous_limit)
+        parser.release()
     return ParsedUnit(
         path=Path(filename),
         ast=ast,

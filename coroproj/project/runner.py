@@ -23,10 +23,9 @@ import gc
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -93,6 +92,34 @@ def _run_one(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
             internal=True,
             details=traceback.format_exc(),
         )
+    finally:
+        _settle_heap()
+
+
+# Jobs between two runs of the cyclic garbage collector (see ``_settle_heap``).
+_JOBS_PER_COLLECTION = 64
+_jobs_since_collection = 0
+
+
+def _settle_heap() -> None:
+    """Now and then, collect the cycles jobs left behind and freeze what survives.
+
+    Jobs run without the cyclic collector: they keep millions of objects
+    alive from one to the next (the header parses of ``frontend.segments``),
+    and every collection that their allocations trigger would scan those for
+    nothing; a third of a cold run on QEMU.  The code a job runs leaves no
+    cycles behind (the parser and the walkers break their own), so this is
+    a safety net: every ``_JOBS_PER_COLLECTION`` jobs one collection, after
+    which the survivors are moved out of the collector's generations, so
+    that the next one scans only what is newer.  Frozen objects are still
+    freed by reference counting when they are dropped.
+    """
+    global _jobs_since_collection
+    _jobs_since_collection += 1
+    if _jobs_since_collection >= _JOBS_PER_COLLECTION:
+        _jobs_since_collection = 0
+        gc.collect()
+        gc.freeze()
 
 
 def run_jobs(
@@ -119,8 +146,7 @@ def run_jobs(
         if workers == 1 or len(jobs) <= 1:
             progress.start()
             for position, job in enumerate(jobs):
-                with _collector_on():
-                    outcomes[position] = _run_one(work, job)
+                outcomes[position] = _run_one(work, job)
                 progress.advance(describe(job))
         else:
             _run_in_pool(work, jobs, min(workers, len(jobs)), outcomes, progress, describe)
@@ -188,21 +214,9 @@ def _start_worker() -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides what
     # to do, so workers print no traceback of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The parent may run with the collector paused (``cli.collector_paused``);
-    # a worker analyses unit after unit, and collects what each leaves behind.
-    gc.enable()
-
-
-@contextmanager
-def _collector_on() -> Iterator[None]:
-    """The collector running for one job done in this process, as in a worker."""
-    was_enabled = gc.isenabled()
-    gc.enable()
-    try:
-        yield
-    finally:
-        if not was_enabled:
-            gc.disable()
+    # Like the parent (``cli.collector_paused``), a worker runs without the
+    # cyclic collector; ``_settle_heap`` collects between jobs now and then.
+    gc.disable()
 
 
 def _run_isolated(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
