@@ -92,34 +92,6 @@ def _run_one(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
             internal=True,
             details=traceback.format_exc(),
         )
-    finally:
-        _settle_heap()
-
-
-# Jobs between two runs of the cyclic garbage collector (see ``_settle_heap``).
-_JOBS_PER_COLLECTION = 64
-_jobs_since_collection = 0
-
-
-def _settle_heap() -> None:
-    """Now and then, collect the cycles jobs left behind and freeze what survives.
-
-    Jobs run without the cyclic collector: they keep millions of objects
-    alive from one to the next (the header parses of ``frontend.segments``),
-    and every collection that their allocations trigger would scan those for
-    nothing; a third of a cold run on QEMU.  The code a job runs leaves no
-    cycles behind (the parser and the walkers break their own), so this is
-    a safety net: every ``_JOBS_PER_COLLECTION`` jobs one collection, after
-    which the survivors are moved out of the collector's generations, so
-    that the next one scans only what is newer.  Frozen objects are still
-    freed by reference counting when they are dropped.
-    """
-    global _jobs_since_collection
-    _jobs_since_collection += 1
-    if _jobs_since_collection >= _JOBS_PER_COLLECTION:
-        _jobs_since_collection = 0
-        gc.collect()
-        gc.freeze()
 
 
 def run_jobs(
@@ -215,7 +187,11 @@ def _start_worker() -> None:
     # to do, so workers print no traceback of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Like the parent (``cli.collector_paused``), a worker runs without the
-    # cyclic collector; ``_settle_heap`` collects between jobs now and then.
+    # cyclic collector.  It keeps millions of objects alive from one unit to
+    # the next (the header parses of ``frontend.segments``), which every
+    # collection would scan to free nothing (a quarter of a cold run on
+    # QEMU), and the code it runs leaves no cycles behind: the parser and the
+    # walkers break their own, so reference counting frees each unit's garbage.
     gc.disable()
 
 
