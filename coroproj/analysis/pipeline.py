@@ -95,6 +95,7 @@ def summarize_text(
         names=options.names,
         hybrid_predicates=options.hybrid_predicates,
         segments=parsed.segments,
+        files=parsed.files,
     )
     summary.local_findings.extend(_misplaced_annotations(parsed, options.names))
     return summary

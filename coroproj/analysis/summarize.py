@@ -26,6 +26,7 @@ from coroproj.analysis.summary import (
     UnitSummary,
 )
 from coroproj.frontend.annotations import AttributeNames, Kind, kinds_of
+from coroproj.frontend.markers import MarkedFile, files_of, project_files
 from coroproj.frontend.segments import SegmentGroup
 from coroproj.frontend.typing import ScopedWalker, ScopeLog, TypeEnv, TypeNode
 
@@ -39,7 +40,6 @@ _NORETURN = frozenset(
 )
 _NORETURN_ATTRIBUTES = frozenset({"noreturn", "__noreturn__"})
 
-_LINE_MARKER = re.compile(r'^#\s*(?:line\s+)?\d+\s+"((?:[^"\\]|\\.)*)"(.*)$', re.MULTILINE)
 _SUPPRESSION = re.compile(r"coroproj:\s*ignore\[([a-z\-, ]*)\]\s*([^*\n]*?)\s*(?:\*/|$)")
 
 
@@ -52,6 +52,7 @@ def summarize(
     names: AttributeNames | None = None,
     hybrid_predicates: Sequence[str] = DEFAULT_HYBRID_PREDICATES,
     segments: list[SegmentGroup] | None = None,
+    files: Sequence[MarkedFile] | None = None,
 ) -> UnitSummary:
     """Summarise one parsed unit (``ast`` from the front-end).
 
@@ -59,6 +60,8 @@ def summarize(
     parsed from (``ParsedUnit.segments``); each group's records are then
     kept with its shared parse and reused by the next unit that walks the
     same nodes in a file scope that agrees on everything they looked up.
+    ``files``: the files the unit's line markers name (``ParsedUnit.files``);
+    read from ``preprocessed_text`` if not given.
     """
     names = names or AttributeNames()
     summary = UnitSummary(unit=unit, main_file=main_file)
@@ -68,7 +71,8 @@ def summarize(
         summarizer.visit(ast)
     else:
         summarizer.walk_segments(ast.ext, segments)
-    summary.included_files = included_files(preprocessed_text, main_file)
+    summary.marked_files = list(files_of(preprocessed_text) if files is None else files)
+    summary.included_files = project_files(summary.marked_files, main_file)
     summary.suppressions = list(find_suppressions(summary.included_files))
     return summary
 
@@ -558,17 +562,6 @@ def expression_text(expr: c_ast.Node | None) -> str:
             return str(c_generator.CGenerator().visit(expr))
         except Exception:
             return type(expr).__name__
-
-
-def included_files(preprocessed_text: str, main_file: str) -> list[str]:
-    """Files the unit's text came from, from the line markers (system headers excluded)."""
-    files: dict[str, None] = {main_file: None}
-    for match in _LINE_MARKER.finditer(preprocessed_text):
-        name, flags = match.group(1), match.group(2).split()
-        if "3" in flags or name.startswith("<"):
-            continue
-        files[name] = None
-    return list(files)
 
 
 def find_suppressions(files: Iterable[str]) -> Iterable[Suppression]:

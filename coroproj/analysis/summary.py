@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from coroproj.analysis.findings import Finding, Note, Step
+from coroproj.frontend.markers import MarkedFile
 
 SUMMARY_FORMAT = 2
 
@@ -90,6 +91,9 @@ class UnitSummary:
     # program passes derive a fact once per shared run, not once per unit.
     # Not serialised; None for a summary built in one piece.
     runs: dict[str, list[list[Any]]] | None = field(default=None, repr=False, compare=False)
+    # Every file the unit's line markers name, system headers included: what
+    # it read, for the dependency index.  Not serialised.
+    marked_files: list[MarkedFile] = field(default_factory=list, repr=False, compare=False)
 
     def record_runs(self, name: str) -> list[list[Any]]:
         """The runs of record list ``name`` (the whole list as one run if not shared)."""

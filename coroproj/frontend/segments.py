@@ -31,15 +31,15 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from pycparser import c_ast
 
+from coroproj.frontend.markers import MarkedFile, files_of, include_cuts, merge_files
 from coroproj.frontend.parser import GnuCParser, GnuParseError
 from coroproj.frontend.placement import ExtraAnnotation, MisplacedAnnotation, Placer
 from coroproj.frontend.segment_store import SegmentStore, StoredSegment
 
-# Line markers entering (flag 1) or returning to (flag 2) a file.
-_INCLUDE_MARKER = re.compile(r'^# \d+ "(?:[^"\\\n]|\\.)*"(?: [34])*(?: [12])(?: [34])*$', re.MULTILINE)
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 
 # Characters of segment text kept per process; their ASTs take ~35 times as
@@ -53,6 +53,7 @@ class _Shape:
 
     identifiers: tuple[str, ...]  # every identifier-like word it contains, sorted
     annotated: bool | None  # whether it holds annotations; None until parsed once
+    files: tuple[MarkedFile, ...]  # the files its line markers name
 
 
 @dataclass
@@ -98,13 +99,14 @@ class SegmentCache:
     def shape(self, digest: bytes, text: str) -> _Shape:
         shape = self._shapes.get(digest)
         if shape is None:
-            shape = _Shape(tuple(sorted(set(_IDENTIFIER.findall(text)))), None)
+            identifiers = tuple(sorted(set(_IDENTIFIER.findall(text))))
+            shape = _Shape(identifiers, None, files_of(text))
             self._shapes[digest] = shape
         return shape
 
     def learn_annotated(self, digest: bytes, annotated: bool) -> None:
         shape = self._shapes[digest]
-        self._shapes[digest] = _Shape(shape.identifiers, annotated)
+        self._shapes[digest] = _Shape(shape.identifiers, annotated, shape.files)
 
     def get(self, key: tuple[object, ...]) -> _Parsed | None:
         parsed = self._parsed.get(key)
@@ -129,9 +131,17 @@ class SegmentCache:
 
 def split_segments(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the segments of preprocessed ``text``, in order."""
-    starts = [0, *(match.start() for match in _INCLUDE_MARKER.finditer(text) if match.start())]
+    starts = [0, *(cut for cut in include_cuts(text) if cut)]
     ends = [*starts[1:], len(text)]
     return list(zip(starts, ends, strict=True))
+
+
+class SegmentedUnit(NamedTuple):
+    """A unit parsed segment by segment."""
+
+    externals: list[c_ast.Node]
+    groups: list[SegmentGroup]  # the externals grouped by the segment they came from
+    files: list[MarkedFile]  # the files its line markers name (``markers.merge_files``)
 
 
 def parse_in_segments(
@@ -140,23 +150,26 @@ def parse_in_segments(
     text: str,
     filename: str,
     cache: SegmentCache,
-    groups: list[SegmentGroup] | None = None,
-) -> list[c_ast.Node]:
+) -> SegmentedUnit:
     """Parse a whole unit, reusing cached segments; places annotations as it goes.
 
-    ``groups``, if given, receives the externals' grouping by segment.
     Raises what ``GnuCParser`` raises, at the same place a whole-text parse would.
     """
-    groups = [] if groups is None else groups
     parser.begin_unit()
     segments = split_segments(text)
-    externals: list[c_ast.Node] = []
-    index = 0
-    while index < len(segments):
-        start, end = segments[index]
+    digests: list[bytes] = []
+    shapes: list[_Shape] = []
+    for start, end in segments:
         piece = text[start:end]
         digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
-        shape = cache.shape(digest, piece)
+        digests.append(digest)
+        shapes.append(cache.shape(digest, piece))
+    externals: list[c_ast.Node] = []
+    groups: list[SegmentGroup] = []
+    index = 0
+    while index < len(segments):
+        start = segments[index][0]
+        digest, shape = digests[index], shapes[index]
         first_file = filename if start == 0 else ""
         bindings = _bindings(shape, parser)
         key = _key(digest, shape, parser, placer, first_file, bindings)
@@ -182,7 +195,8 @@ def parse_in_segments(
         groups.append((len(parsed.items), parsed.annex if kept else None))
         externals.extend(parsed.items)
         index += used
-    return externals
+    files = merge_files(shape.files for shape in shapes)
+    return SegmentedUnit(externals, groups, files)
 
 
 def _bindings(shape: _Shape, parser: GnuCParser) -> tuple[tuple[str, bool], ...]:

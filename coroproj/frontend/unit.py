@@ -19,6 +19,7 @@ from pycparser import c_ast
 
 from coroproj.errors import SourceError, SourceSpot
 from coroproj.frontend.annotations import AttributeNames
+from coroproj.frontend.markers import MarkedFile, files_of, merge_files
 from coroproj.frontend.parser import GnuCParser, GnuParseError
 from coroproj.frontend.placement import (
     ExtraAnnotation,
@@ -56,6 +57,8 @@ class ParsedUnit:
     misplaced_annotations: list[MisplacedAnnotation] = field(default_factory=list)
     # With a segment cache: the externals grouped by the segment they came from.
     segments: list[SegmentGroup] | None = None
+    # The files its line markers name (``markers``): what the unit read.
+    files: list[MarkedFile] = field(default_factory=list)
 
 
 @contextmanager
@@ -97,6 +100,7 @@ def parse_unit_text(
     """
     parser = GnuCParser(names)
     groups: list[SegmentGroup] | None = None
+    files: list[MarkedFile] | None = None
     previous_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
@@ -106,8 +110,9 @@ def parse_unit_text(
                 report = place_annotations(ast, parser.annotated_externals)
             else:
                 placer = Placer()
-                groups = []
-                ast = c_ast.FileAST(parse_in_segments(parser, placer, text, filename, segments, groups))
+                segmented = parse_in_segments(parser, placer, text, filename, segments)
+                ast = c_ast.FileAST(segmented.externals)
+                groups, files = segmented.groups, segmented.files
                 report = placer.report
     except GnuParseError as error:
         raise _source_error(error.coord, error.message, error.filename, cwd) from None
@@ -132,6 +137,7 @@ def parse_unit_text(
         extra_annotations=report.extra_annotations,
         misplaced_annotations=report.misplaced_annotations,
         segments=groups,
+        files=merge_files([files_of(text)]) if files is None else files,
     )
 
 

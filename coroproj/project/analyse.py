@@ -26,8 +26,9 @@ from coroproj.analysis.pipeline import (
 )
 from coroproj.analysis.summary import UnitSummary
 from coroproj.errors import SourceError, SourceSpot
+from coroproj.frontend.markers import read_files
 from coroproj.frontend.segments import SegmentCache
-from coroproj.project.cache import SummaryCache, UnitIndex, cached_or_build
+from coroproj.project.cache import Summarised, SummaryCache, UnitIndex, cached_or_build
 from coroproj.project.compile_db import CompileJob, LoadedDatabase, load_compile_database
 from coroproj.project.config import Config
 from coroproj.project.discover import locate_database
@@ -119,7 +120,7 @@ def _summarise_job(work: _Work) -> _Done:
                 job.file, flags, work.options, cwd=job.directory, compiler=job.compiler
             )
 
-        def summarise(job: CompileJob, text: str) -> dict[str, Any]:
+        def summarise(job: CompileJob, text: str) -> Summarised:
             summary = summarize_text(
                 text, str(job.file), work.options, unit=job.key, segments=_SEGMENTS
             )
@@ -129,7 +130,7 @@ def _summarise_job(work: _Work) -> _Done:
                 # which is what a rebuild is for.
                 if work.rebuild or not cache.exists(key):
                     cache.put(key, {"records": records})
-            return layout
+            return Summarised(layout, read_files(summary.marked_files, job.directory))
 
         def usable(entry: dict[str, Any]) -> bool:
             return is_layout(entry) and not work.rebuild

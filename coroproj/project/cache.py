@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from coroproj import __version__
+from coroproj.frontend.markers import files_of, read_files
 from coroproj.project.compile_db import CompileJob
 
 FORMAT_VERSION = 1
@@ -155,35 +156,13 @@ def _remove_quietly(path: Path) -> None:
 
 # --- incrementality -------------------------------------------------------------------------
 
-_LINE_MARKER = re.compile(rb'^#(?:line)?\s+\d+\s+"((?:[^"\\]|\\.)*)"', re.MULTILINE)
-
-
 def included_files(preprocessed_text: str, directory: Path) -> list[Path]:
     """Every real file named by the preprocessor's line markers, in first-seen order.
 
     ``directory`` is where the compiler ran: relative names are relative to it.
     Pseudo files such as ``<built-in>`` and ``<command-line>`` are left out.
     """
-    # A unit has thousands of markers but only hundreds of distinct names.
-    raw = preprocessed_text.encode("utf-8", "surrogateescape")
-    quoted_names = dict.fromkeys(match.group(1) for match in _LINE_MARKER.finditer(raw))
-    seen: dict[Path, None] = {}
-    for quoted in quoted_names:
-        name = _unescape_marker_name(quoted)
-        if not name or name.startswith("<"):
-            continue
-        seen.setdefault(Path(os.path.normpath(os.path.join(directory, name))), None)
-    return list(seen)
-
-
-def _unescape_marker_name(quoted: bytes) -> str:
-    # GCC escapes '\' and '"' (and non-printing bytes as octal) in marker names.
-    unescaped = re.sub(
-        rb"\\([0-7]{1,3}|.)",
-        lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit() else m.group(1),
-        quoted,
-    )
-    return unescaped.decode("utf-8", "surrogateescape")
+    return read_files(files_of(preprocessed_text), directory)
 
 
 _UNKNOWN: Any = object()
@@ -454,11 +433,18 @@ class Built(NamedTuple):
     key: str  # the summary's cache key
 
 
+class Summarised(NamedTuple):
+    """What ``cached_or_build``'s ``summarise`` returns."""
+
+    summary: dict[str, Any]
+    read: list[Path]  # every file the unit read (``included_files`` of its text)
+
+
 def cached_or_build(
     job: CompileJob,
     index: UnitIndex,
     preprocess: Callable[[CompileJob], str],
-    summarise: Callable[[CompileJob, str], dict[str, Any]],
+    summarise: Callable[[CompileJob, str], Summarised],
     usable: Callable[[dict[str, Any]], bool] = lambda _entry: True,
 ) -> Built:
     """The incremental protocol for one unit: its summary, whether it was rebuilt, its key.
@@ -475,10 +461,10 @@ def cached_or_build(
     text = preprocess(job)
     key = index.cache.key(text, index.fingerprint)
     summary = index.cache.get(key)
-    rebuilt = summary is None or not usable(summary)
-    if rebuilt:
-        summary = summarise(job, text)
-        index.cache.put(key, summary)
-    assert summary is not None
-    index.record(job, included_files(text, job.directory), key)
-    return Built(summary, rebuilt, key)
+    if summary is not None and usable(summary):
+        index.record(job, included_files(text, job.directory), key)
+        return Built(summary, False, key)
+    summarised = summarise(job, text)
+    index.cache.put(key, summarised.summary)
+    index.record(job, summarised.read, key)
+    return Built(summarised.summary, True, key)

@@ -14,6 +14,7 @@ import pytest
 
 from coroproj.project import cache as cache_module
 from coroproj.project.cache import (
+    Summarised,
     SummaryCache,
     UnitIndex,
     cached_or_build,
@@ -166,9 +167,10 @@ class Driver:
             )  # fmt: skip
             return result.stdout
 
-        def summarise(job: CompileJob, text: str) -> dict[str, Any]:
+        def summarise(job: CompileJob, text: str) -> Summarised:
             parsed.append(job.file.name)
-            return {"unit": job.file.name, "lines": text.count("\n")}
+            summary = {"unit": job.file.name, "lines": text.count("\n")}
+            return Summarised(summary, included_files(text, job.directory))
 
         index = UnitIndex(self.cache, self.fingerprint)
         try:
