@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pycparser import c_ast
 
@@ -22,6 +23,7 @@ from coroproj.analysis.summary import (
     AddressTaken,
     Call,
     Declaration,
+    RecordRun,
     Suppression,
     UnitSummary,
 )
@@ -174,10 +176,14 @@ class _WalkedSegment:
 
     scope: ScopeLog
     linkage: dict[tuple[str, str], object]
-    declarations: list[Declaration]
-    calls: list[Call]
-    address_taken: list[AddressTaken]
+    declarations: RecordRun
+    calls: RecordRun
+    address_taken: RecordRun
     local_findings: list[Finding]
+
+
+# The record lists whose runs a summary keeps (``UnitSummary.runs``).
+_RUN_LISTS = ("declarations", "calls", "address_taken")
 
 
 # Walks kept per segment: a header is entered in only a few distinct file
@@ -206,17 +212,29 @@ class _Summarizer(ScopedWalker):
 
     # -- segments -----------------------------------------------------------
     def walk_segments(self, externals: list[c_ast.Node], groups: list[SegmentGroup]) -> None:
+        """Walk the unit group by group; ``summary.runs`` then tells which records each gave."""
+        summary = self.summary
+        runs: dict[str, list[list[Any]]] = {name: [] for name in _RUN_LISTS}
         position = 0
         for count, annex in groups:
             items = externals[position : position + count]
             position += count
+            before = {name: len(getattr(summary, name)) for name in _RUN_LISTS}
+            walked = None
             if annex is None:
                 for item in items:
                     self.visit(item)
             else:
-                self._walk_memoised(items, annex)
+                walked = self._walk_memoised(items, annex)
+            for name in _RUN_LISTS:
+                # A replayed walk's own lists, so that what is derived from them is kept with them.
+                run = getattr(walked, name) if walked is not None else getattr(summary, name)[before[name] :]
+                if run:
+                    runs[name].append(run)
+        summary.runs = runs
 
-    def _walk_memoised(self, items: list[c_ast.Node], annex: dict[object, object]) -> None:
+    def _walk_memoised(self, items: list[c_ast.Node], annex: dict[object, object]) -> _WalkedSegment:
+        """Walk a cached segment's items, or replay an earlier walk of them that still holds."""
         summary, main_file = self.summary, self.summary.main_file
         walks: list[_WalkedSegment] = annex.setdefault(  # type: ignore[assignment]
             ("summarize", self.names, self.hybrid_predicates), []
@@ -228,9 +246,10 @@ class _Summarizer(ScopedWalker):
                 summary.calls.extend(walked.calls)
                 summary.address_taken.extend(walked.address_taken)
                 summary.local_findings.extend(walked.local_findings)
-                return
-        lists = (summary.declarations, summary.calls, summary.address_taken, summary.local_findings)
+                return walked
+        lists = (summary.declarations, summary.calls, summary.address_taken)
         before = [len(records) for records in lists]
+        findings_before = len(summary.local_findings)
         self.env.start_log()
         self.linkage.reads = {}
         try:
@@ -239,8 +258,15 @@ class _Summarizer(ScopedWalker):
         finally:
             scope, reads = self.env.stop_log(), self.linkage.reads
             self.linkage.reads = None
-        walks.append(_WalkedSegment(scope, reads, *(r[n:] for r, n in zip(lists, before, strict=True))))
+        walked = _WalkedSegment(
+            scope,
+            reads,
+            *(RecordRun(r[n:]) for r, n in zip(lists, before, strict=True)),
+            summary.local_findings[findings_before:],
+        )
+        walks.append(walked)
         del walks[:-_VARIANTS_PER_SEGMENT]
+        return walked
 
     def _fallback_file(self) -> str:
         """The file of a node without coordinates (a node the front end made)."""

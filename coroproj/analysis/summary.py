@@ -14,6 +14,7 @@ symbol for it.  Indirect calls get a node ``*<expression>`` per caller.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -76,6 +77,22 @@ class Suppression:
     reason: str
 
 
+class RecordRun(list):  # type: ignore[type-arg]
+    """Records shared by the summaries of every unit that walked the same header segment.
+
+    ``encoded`` is for a serialiser (``project.parts``) to keep what it
+    derived from these records, so that a header included by a thousand units
+    is encoded once per process, not once per unit.  Records are never
+    modified once in a run.
+    """
+
+    __slots__ = ("encoded",)
+
+    def __init__(self, records: Iterable[Any] = ()) -> None:
+        super().__init__(records)
+        self.encoded: object = None
+
+
 @dataclass
 class UnitSummary:
     unit: str  # the unit's identity, e.g. "src/a.c" or "src/a.c#config"
@@ -87,9 +104,10 @@ class UnitSummary:
     suppressions: list[Suppression] = field(default_factory=list)
     included_files: list[str] = field(default_factory=list)
     # The runs ``declarations``/``calls``/``address_taken`` are made of, when
-    # some are lists shared with other summaries (``project.parts``): whole-
-    # program passes derive a fact once per shared run, not once per unit.
-    # Not serialised; None for a summary built in one piece.
+    # some are lists shared with other summaries (header segments walked once
+    # per worker, ``RecordRun``; header parts decoded once per run,
+    # ``project.parts``): what is derived from them is derived once per shared
+    # run, not once per unit.  Not serialised; None for a summary built in one piece.
     runs: dict[str, list[list[Any]]] | None = field(default=None, repr=False, compare=False)
     # Every file the unit's line markers name, system headers included: what
     # it read, for the dependency index.  Not serialised.
@@ -101,20 +119,21 @@ class UnitSummary:
             return self.runs[name]
         return [getattr(self, name)]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, records: bool = True) -> dict[str, Any]:
+        """The summary as JSON data; without ``declarations``, ``calls`` and
+        ``address_taken`` unless ``records``."""
         # What dataclasses.asdict gives, written out: asdict deep-copies every
         # field of every record, a sixth of a cold run on QEMU.
-        return {
-            "unit": self.unit,
-            "main_file": self.main_file,
-            "declarations": [_flat_record(d, _DECLARATION_FIELDS) for d in self.declarations],
-            "calls": [_flat_record(c, _CALL_FIELDS) for c in self.calls],
-            "address_taken": [_flat_record(a, _ADDRESS_FIELDS) for a in self.address_taken],
-            "local_findings": [asdict(f) for f in self.local_findings],
-            "suppressions": [asdict(s) for s in self.suppressions],
-            "included_files": list(self.included_files),
-            "format": SUMMARY_FORMAT,
-        }
+        data: dict[str, Any] = {"unit": self.unit, "main_file": self.main_file}
+        if records:
+            data["declarations"] = [flat_record(d) for d in self.declarations]
+            data["calls"] = [flat_record(c) for c in self.calls]
+            data["address_taken"] = [flat_record(a) for a in self.address_taken]
+        data["local_findings"] = [asdict(f) for f in self.local_findings]
+        data["suppressions"] = [asdict(s) for s in self.suppressions]
+        data["included_files"] = list(self.included_files)
+        data["format"] = SUMMARY_FORMAT
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UnitSummary:
@@ -155,9 +174,16 @@ _pickled_as_arguments(Call, _CALL_FIELDS)
 _pickled_as_arguments(AddressTaken, _ADDRESS_FIELDS)
 
 
-def _flat_record(record: object, names: tuple[str, ...]) -> dict[str, Any]:
-    """A record of str/int/bool/list-of-str fields as a JSON object (lists copied)."""
-    data = {name: getattr(record, name) for name in names}
+_RECORD_FIELDS = {
+    Declaration: _DECLARATION_FIELDS,
+    Call: _CALL_FIELDS,
+    AddressTaken: _ADDRESS_FIELDS,
+}
+
+
+def flat_record(record: Declaration | Call | AddressTaken) -> dict[str, Any]:
+    """A record (str/int/bool/list-of-str fields) as a JSON object, lists copied."""
+    data = {name: getattr(record, name) for name in _RECORD_FIELDS[type(record)]}
     for name, value in data.items():
         if type(value) is list:
             data[name] = list(value)

@@ -124,12 +124,11 @@ def _summarise_job(work: _Work) -> _Done:
             summary = summarize_text(
                 text, str(job.file), work.options, unit=job.key, segments=_SEGMENTS
             )
-            layout, parts = split_summary(summary.to_json())
-            for key, records in parts.items():
+            layout, parts = split_summary(summary)
+            for key, body in parts.items():
                 # Content-addressed: a stored part is right unless it was damaged,
                 # which is what a rebuild is for.
-                if work.rebuild or not cache.exists(key):
-                    cache.put(key, {"records": records})
+                cache.put_content_addressed(key, body, again=work.rebuild)
             return Summarised(layout, read_files(summary.marked_files, job.directory))
 
         def usable(entry: dict[str, Any]) -> bool:

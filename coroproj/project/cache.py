@@ -6,9 +6,10 @@ Two layers, both under the cache directory (``.coroproj/`` by default):
     Content-addressed summaries: the key is a hash of the unit's preprocessed
     text, the tool version and the analysis configuration, so an entry can
     never be stale, only absent.  Each entry is one file written atomically
-    (temporary file in the same directory, fsync, ``os.replace``) and carries
-    a format version, its own key and a checksum of its body; anything that
-    does not verify is deleted and reported as a miss.
+    (temporary file in the same directory, ``os.replace``) and carries a
+    format version, its own key and a checksum of its body; anything that
+    does not verify (say, an entry a power cut left half on disk: they are
+    not synced, as ccache's are not) is deleted and reported as a miss.
 
 ``UnitIndex``
     Answers "must this unit be preprocessed again?" without preprocessing it:
@@ -53,6 +54,8 @@ class SummaryCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(os.path.abspath(directory))
+        # Content-addressed entries this instance stored or found stored.
+        self._stored: set[str] = set()
 
     def key(self, preprocessed_text: str, fingerprint: str) -> str:
         """The key of a unit's summary: its exact input plus everything that shapes it."""
@@ -92,8 +95,24 @@ class SummaryCache:
 
     def put(self, key: str, data: dict[str, Any]) -> bool:
         """Store ``data`` (JSON-serialisable) under ``key``; False if it could not be stored."""
+        body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return self._write(key, body)
+
+    def put_content_addressed(self, key: str, body: bytes, *, again: bool = False) -> None:
+        """Store an entry whose key is the hash of its content, given as JSON text.
+
+        Such an entry is written once: an entry stored under its key is right,
+        unless it was damaged, and ``again`` writes it anyway for that case.
+        """
+        if not again and (key in self._stored or self.exists(key)):
+            self._stored.add(key)
+            return
+        if self._write(key, body):
+            self._stored.add(key)
+
+    def _write(self, key: str, body: bytes) -> bool:
         path = self.path_of(key)
-        payload = _encode_entry(key, data)
+        payload = _entry_header(key, body) + body
         # The directory may vanish under us (another run cleaning the cache):
         # recreate it once, then give up quietly; the summary is only a cache.
         for _attempt in range(2):
@@ -108,10 +127,8 @@ class SummaryCache:
         return False
 
 
-def _encode_entry(key: str, data: dict[str, Any]) -> bytes:
-    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    header = f"{ENTRY_MAGIC} {FORMAT_VERSION} {key} {_sha256(body)}\n".encode()
-    return header + body
+def _entry_header(key: str, body: bytes) -> bytes:
+    return f"{ENTRY_MAGIC} {FORMAT_VERSION} {key} {_sha256(body)}\n".encode()
 
 
 def _decode_entry(raw: bytes, key: str) -> dict[str, Any] | None:
@@ -134,8 +151,6 @@ def _write_atomically(path: Path, payload: bytes) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         _remove_quietly(Path(temporary))

@@ -21,9 +21,16 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from coroproj.analysis.summary import AddressTaken, Call, Declaration, UnitSummary
+from coroproj.analysis.summary import (
+    AddressTaken,
+    Call,
+    Declaration,
+    RecordRun,
+    UnitSummary,
+    flat_record,
+)
 
 LAYOUT_FORMAT = 1
 _SPLIT_FIELDS: dict[str, type] = {
@@ -33,34 +40,67 @@ _SPLIT_FIELDS: dict[str, type] = {
 }
 
 
-def split_summary(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """(the layout of ``summary``, its parts by key) — see the module docstring."""
-    main_file = summary["main_file"]
-    layout = {key: value for key, value in summary.items() if key not in _SPLIT_FIELDS}
+def split_summary(summary: UnitSummary) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(the layout of ``summary``, its parts by key) — see the module docstring.
+
+    A part is given as the JSON text of its cache entry (``{"records": [...]}``).
+    Records shared between summaries (``UnitSummary.runs``) are encoded once per process.
+    """
+    layout = summary.to_json(records=False)
     layout["layout_format"] = LAYOUT_FORMAT
-    parts: dict[str, list[dict[str, Any]]] = {}
+    parts: dict[str, bytes] = {}
     for name in _SPLIT_FIELDS:
         runs: list[list[Any]] = []
-        for file, records in _runs_by_file(summary[name]):
-            if file == main_file:
-                runs.append(["own", records])
+        for file, chunks in _runs_by_file(summary.record_runs(name)):
+            if file == summary.main_file:
+                own = [run[chunk.start : chunk.stop] for run, chunk in chunks]
+                runs.append(["own", [flat_record(record) for records in own for record in records]])
                 continue
-            text = json.dumps([name, records], sort_keys=True, separators=(",", ":"))
-            key = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
-            parts[key] = records
+            text = b",".join(chunk.text for _run, chunk in chunks)
+            # The hash of the JSON text of [name, records], as json.dumps writes it.
+            key = hashlib.sha256(b'["%s",[%s]]' % (name.encode(), text)).hexdigest()
+            parts[key] = b'{"records":[%s]}' % text
             runs.append(["part", key])
         layout[name] = runs
     return layout, parts
 
 
-def _runs_by_file(records: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    runs: list[tuple[str, list[dict[str, Any]]]] = []
-    for record in records:
-        if runs and runs[-1][0] == record["file"]:
-            runs[-1][1].append(record)
-        else:
-            runs.append((record["file"], [record]))
-    return runs
+class _Chunk(NamedTuple):
+    """Consecutive records of a run that come from one file, with their JSON text."""
+
+    file: str
+    start: int
+    stop: int
+    text: bytes  # the records as JSON objects, comma-separated
+
+
+def _runs_by_file(runs: list[list[Any]]) -> list[tuple[str, list[tuple[list[Any], _Chunk]]]]:
+    """The records of ``runs`` in order, cut where the file changes."""
+    merged: list[tuple[str, list[tuple[list[Any], _Chunk]]]] = []
+    for run in runs:
+        for chunk in _chunks(run):
+            if merged and merged[-1][0] == chunk.file:
+                merged[-1][1].append((run, chunk))
+            else:
+                merged.append((chunk.file, [(run, chunk)]))
+    return merged
+
+
+def _chunks(run: list[Any]) -> list[_Chunk]:
+    """``run`` cut by file and encoded; kept with a shared run (``RecordRun.encoded``)."""
+    if isinstance(run, RecordRun) and run.encoded is not None:
+        return run.encoded  # type: ignore[return-value]
+    chunks = []
+    start = 0
+    for stop in range(1, len(run) + 1):
+        if stop == len(run) or run[stop].file != run[start].file:
+            flat = [flat_record(record) for record in run[start:stop]]
+            text = json.dumps(flat, sort_keys=True, separators=(",", ":"))[1:-1]
+            chunks.append(_Chunk(run[start].file, start, stop, text.encode()))
+            start = stop
+    if isinstance(run, RecordRun):
+        run.encoded = chunks
+    return chunks
 
 
 def is_layout(data: dict[str, Any]) -> bool:
