@@ -19,6 +19,7 @@ rather than in the parser, because doing them once per token is cheapest:
 from __future__ import annotations
 
 from collections.abc import Callable
+from sys import intern
 
 from pycparser.c_lexer import CLexer, Token
 
@@ -101,6 +102,11 @@ class GnuCLexer(CLexer):
             if tok.type == "GNU_ATTRIBUTE":
                 return self._gnu_attribute(tok)
             tok = CLexer.token(self)  # __extension__: skip it
+        if tok is not None and tok.type == "ID":
+            # One string per name, however often it is written: header ASTs
+            # kept between units hold hundreds of thousands of names, and a
+            # pickle stores each distinct string object once.
+            tok.value = intern(tok.value)
         return tok
 
     def _gnu_attribute(self, tok: Token) -> Token | None:

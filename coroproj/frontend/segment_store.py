@@ -8,17 +8,17 @@ Unpickling a segment's AST is 6-10 times faster than parsing it.
 
 An entry is keyed like the in-memory cache (the segment's text, the
 file-scope bindings of its identifiers, the annotation spellings, the file
-of a unit's first segment) plus a fingerprint of the front end itself (its
-source, pycparser's version, Python's), so that a changed parser never
-reads an old parse.  An annotated segment also records which of its
-typedef names named function types when it was parsed; it is reused only
-where they still do.
+of a unit's first segment) and kept in a database of this version of the
+front end only (a fingerprint of its source, pycparser's version and
+Python's), so that a changed parser never reads an old parse.  An annotated
+segment also records which of its typedef names named function types when
+it was parsed; it is reused only where they still do.
 
-The store is a cache: entries are written atomically but without fsync
-(a lost entry is a re-parse), carry a checksum of their body, and anything
-that does not verify or load is deleted and counted as a miss.  Entries
-are pickles, so the cache directory must be trusted like the build
-directory it sits in (as ccache's and ninja's are).
+The store is a cache (``util.cache_db``): one SQLite database, written by
+the workers of a run a unit at a time; entries carry a checksum of their
+body, and anything that does not verify or load is deleted and counted as
+a miss.  Entries are pickles, so the cache directory must be trusted like
+the build directory it sits in (as ccache's and ninja's are).
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ import os
 import pickle
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pycparser
 
 from coroproj.frontend.annotations import AttributeNames
+from coroproj.util.cache_db import CacheDatabase
 
 _MAGIC = b"coroproj-segment 1"
 
@@ -55,13 +55,15 @@ class StoredSegment:
 
 
 class SegmentStore:
-    """Segment parses under ``directory``, one file each, for this version of the front end."""
+    """Segment parses under ``directory``, for this version of the front end."""
 
     def __init__(self, directory: Path) -> None:
         self.root = Path(os.path.abspath(directory))
-        self.directory = self.root / front_end_fingerprint()[:20]
+        self.path = self.root / f"{front_end_fingerprint()[:20]}.sqlite3"
+        self.database = CacheDatabase(self.path, _SCHEMA)
         self.loaded = 0
         self.saved = 0
+        self._pending: dict[str, bytes] = {}
         self._checked_directory = False
 
     def key(
@@ -70,62 +72,61 @@ class SegmentStore:
         text = repr((digest.hex(), names.coroutine, names.blocking, names.mixed, first_file, bindings))
         return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.pickle"
-
     def has(self, key: str) -> bool:
-        return self._path(key).is_file()
+        if key in self._pending:
+            return True
+        return self.database.query("SELECT 1 FROM segments WHERE key = ?", (key,)) is not None
 
     def load(self, key: str) -> StoredSegment | None:
-        path = self._path(key)
-        try:
-            raw = path.read_bytes()
-        except OSError:
+        row = self.database.query("SELECT body FROM segments WHERE key = ?", (key,))
+        if row is None:
             return None
-        stored = _decode(raw)
+        stored = _decode(bytes(row[0]))
         if stored is None:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            self.database.execute("DELETE FROM segments WHERE key = ? AND body = ?", (key, row[0]))
             return None
         self.loaded += 1
         return stored
 
     def save(self, key: str, stored: StoredSegment) -> None:
-        """Keep ``stored`` under ``key``; quietly nothing if it cannot be written."""
+        """Keep ``stored`` under ``key`` (written by ``flush``); quietly nothing if it cannot be."""
         try:
             body = pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return
-        payload = _header(body) + b"\n" + body
-        path = self._path(key)
-        try:
-            self._prepare_directory()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-            try:
-                with os.fdopen(descriptor, "wb") as handle:
-                    handle.write(payload)
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-        except OSError:
-            return
-        self.saved += 1
+        self._pending[key] = _header(body) + b"\n" + body
 
-    def _prepare_directory(self) -> None:
-        # The first write of a new front end removes the entries of older ones:
+    def flush(self) -> None:
+        """Write the entries saved since the last flush, in one transaction."""
+        if not self._pending:
+            return
+        self._remove_other_front_ends()
+        rows = list(self._pending.items())
+        self._pending.clear()
+        if self.database.execute_many("INSERT OR REPLACE INTO segments (key, body) VALUES (?, ?)", rows):
+            self.saved += len(rows)
+
+    def close(self) -> None:
+        self.flush()
+        self.database.close()
+
+    def _remove_other_front_ends(self) -> None:
+        # The first write of a new front end removes the stores of older ones:
         # they can never be read again.
         if self._checked_directory:
             return
         self._checked_directory = True
-        if self.directory.is_dir():
-            return
         with contextlib.suppress(OSError):
             for other in self.root.iterdir():
-                if other.is_dir() and other != self.directory:
+                if other.name.startswith(self.path.name):
+                    continue  # this front end's own database and journal
+                if other.is_dir():
                     shutil.rmtree(other, ignore_errors=True)
+                else:
+                    other.unlink()
+
+
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS segments (key TEXT PRIMARY KEY, body BLOB NOT NULL)",)
 
 
 def _header(body: bytes) -> bytes:

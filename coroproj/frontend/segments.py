@@ -164,27 +164,49 @@ def parse_in_segments(
         digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
         digests.append(digest)
         shapes.append(cache.shape(digest, piece))
-    externals: list[c_ast.Node] = []
-    groups: list[SegmentGroup] = []
+    unit = SegmentedUnit([], [], merge_files(shape.files for shape in shapes))
+    try:
+        _parse_segments(parser, placer, text, filename, cache, segments, digests, shapes, unit)
+    finally:
+        if cache.store is not None:
+            cache.store.flush()  # what was parsed before an error is right too
+    return unit
+
+
+def _parse_segments(
+    parser: GnuCParser,
+    placer: Placer,
+    text: str,
+    filename: str,
+    cache: SegmentCache,
+    segments: list[tuple[int, int]],
+    digests: list[bytes],
+    shapes: list[_Shape],
+    unit: SegmentedUnit,
+) -> None:
+    externals, groups = unit.externals, unit.groups
     index = 0
     while index < len(segments):
         start = segments[index][0]
         digest, shape = digests[index], shapes[index]
+        # The unit's own text is no other unit's: it is parsed, never kept.
+        own = bool(shape.files) and shape.files[0][0] == filename
         first_file = filename if start == 0 else ""
-        bindings = _bindings(shape, parser)
-        key = _key(digest, shape, parser, placer, first_file, bindings)
-        # A segment never parsed alone (its shape unknown) cannot be cached yet.
-        reused = cache.get(key) if shape.annotated is not None else None
-        if reused is None and cache.store is not None:
-            reused = _recall(cache, cache.store, digest, shape, parser, placer, first_file, bindings)
-        if reused is not None:
-            _replay(reused, parser, placer, externals)
-            groups.append((len(reused.items), reused.annex))
-            index += 1
-            continue
+        if not own:
+            bindings = _bindings(shape, parser)
+            key = _key(digest, shape, parser, placer, first_file, bindings)
+            # A segment never parsed alone (its shape unknown) cannot be cached yet.
+            reused = cache.get(key) if shape.annotated is not None else None
+            if reused is None and cache.store is not None:
+                reused = _recall(cache, cache.store, digest, shape, parser, placer, first_file, bindings)
+            if reused is not None:
+                _replay(reused, parser, placer, externals)
+                groups.append((len(reused.items), reused.annex))
+                index += 1
+                continue
         parsed, used = _parse_fresh(parser, placer, text, segments, index, filename)
         kept = False
-        if used == 1:
+        if used == 1 and not own:
             cache.learn_annotated(digest, bool(parsed.annotated))
             # An annotated segment's key holds its typedefs' function-ness, which
             # the key above only has once the segment is known to be annotated.
@@ -195,8 +217,6 @@ def parse_in_segments(
         groups.append((len(parsed.items), parsed.annex if kept else None))
         externals.extend(parsed.items)
         index += used
-    files = merge_files(shape.files for shape in shapes)
-    return SegmentedUnit(externals, groups, files)
 
 
 def _bindings(shape: _Shape, parser: GnuCParser) -> tuple[tuple[str, bool], ...]:

@@ -125,10 +125,9 @@ def _summarise_job(work: _Work) -> _Done:
                 text, str(job.file), work.options, unit=job.key, segments=_SEGMENTS
             )
             layout, parts = split_summary(summary)
-            for key, body in parts.items():
-                # Content-addressed: a stored part is right unless it was damaged,
-                # which is what a rebuild is for.
-                cache.put_content_addressed(key, body, again=work.rebuild)
+            # Content-addressed: a stored part is right unless it was damaged,
+            # which is what a rebuild is for.
+            cache.put_content_addressed(parts, again=work.rebuild)
             return Summarised(layout, read_files(summary.marked_files, job.directory))
 
         def usable(entry: dict[str, Any]) -> bool:

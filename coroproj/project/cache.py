@@ -1,21 +1,20 @@
 """On-disk cache of per-unit summaries, and the index that makes runs incremental.
 
-Two layers, both under the cache directory (``.coroproj/`` by default):
+Two layers, both under the cache directory (``.coroproj/`` by default), each
+an SQLite database (``util.cache_db``: shared safely by the worker processes
+of a run and by concurrent runs):
 
 ``SummaryCache``
     Content-addressed summaries: the key is a hash of the unit's preprocessed
     text, the tool version and the analysis configuration, so an entry can
-    never be stale, only absent.  Each entry is one file written atomically
-    (temporary file in the same directory, ``os.replace``) and carries a
-    format version, its own key and a checksum of its body; anything that
-    does not verify (say, an entry a power cut left half on disk: they are
-    not synced, as ccache's are not) is deleted and reported as a miss.
+    never be stale, only absent.  Each entry carries a format version, its
+    own key and a checksum of its body; anything that does not verify (an
+    entry damaged on disk) is deleted and reported as a miss.
 
 ``UnitIndex``
     Answers "must this unit be preprocessed again?" without preprocessing it:
     for each compile job it remembers the summary key and the (mtime_ns,
     size, sha256) of the main file and every header the preprocessor read.
-    Kept in SQLite (WAL mode) so that concurrent runs share it safely.
 
 The cache is an optimisation: no failure in it (corruption, a full disk, the
 directory deleted mid-run, a concurrent writer) is ever fatal or trusted.
@@ -23,13 +22,10 @@ directory deleted mid-run, a concurrent writer) is ever fatal or trusted.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
-import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +34,13 @@ from typing import Any, NamedTuple
 from coroproj import __version__
 from coroproj.frontend.markers import files_of, read_files
 from coroproj.project.compile_db import CompileJob
+from coroproj.util.cache_db import CacheDatabase
 
 FORMAT_VERSION = 1
 ENTRY_MAGIC = "coroproj-summary"
-SUMMARIES_DIR = "summaries"
+SUMMARIES_FILE = "summaries.sqlite3"
 INDEX_FILE = "index.sqlite3"
+_SUMMARIES_SCHEMA = ("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, body BLOB NOT NULL)",)
 
 
 def _sha256(data: bytes) -> str:
@@ -50,10 +48,11 @@ def _sha256(data: bytes) -> str:
 
 
 class SummaryCache:
-    """Summaries stored as checked JSON files, one per key."""
+    """Summaries stored as checked JSON documents, one per key."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(os.path.abspath(directory))
+        self.database = CacheDatabase(self.directory / SUMMARIES_FILE, _SUMMARIES_SCHEMA)
         # Content-addressed entries this instance stored or found stored.
         self._stored: set[str] = set()
 
@@ -66,24 +65,14 @@ class SummaryCache:
         digest.update(preprocessed_text.encode("utf-8", "surrogateescape"))
         return digest.hexdigest()
 
-    def path_of(self, key: str) -> Path:
-        if not re.fullmatch(r"[0-9a-f]{64}", key):
-            raise ValueError(f"not a summary cache key: {key!r}")
-        # Two-level fan-out keeps directories small on big projects.
-        return self.directory / SUMMARIES_DIR / key[:2] / f"{key}.json"
-
     def get(self, key: str) -> dict[str, Any] | None:
         """The summary stored under ``key``, or None if absent or not intact."""
-        path = self.path_of(key)
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read()
-                identity = os.fstat(handle.fileno()).st_ino
-        except OSError:
+        row = self.database.query("SELECT body FROM entries WHERE key = ?", (_checked(key),))
+        if row is None:
             return None
-        data = _decode_entry(raw, key)
+        data = _decode_entry(bytes(row[0]), key)
         if data is None:
-            _remove_if_still(path, identity)
+            self.database.execute("DELETE FROM entries WHERE key = ? AND body = ?", (key, row[0]))
         return data
 
     def has(self, key: str) -> bool:
@@ -91,40 +80,40 @@ class SummaryCache:
 
     def exists(self, key: str) -> bool:
         """Whether an entry is stored under ``key`` (not read: it may still be damaged)."""
-        return self.path_of(key).is_file()
+        return self.database.query("SELECT 1 FROM entries WHERE key = ?", (_checked(key),)) is not None
 
     def put(self, key: str, data: dict[str, Any]) -> bool:
         """Store ``data`` (JSON-serialisable) under ``key``; False if it could not be stored."""
         body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-        return self._write(key, body)
+        return self._write([(key, body)])
 
-    def put_content_addressed(self, key: str, body: bytes, *, again: bool = False) -> None:
-        """Store an entry whose key is the hash of its content, given as JSON text.
+    def put_content_addressed(self, entries: dict[str, bytes], *, again: bool = False) -> None:
+        """Store entries whose keys are the hashes of their contents, given as JSON text.
 
         Such an entry is written once: an entry stored under its key is right,
         unless it was damaged, and ``again`` writes it anyway for that case.
         """
-        if not again and (key in self._stored or self.exists(key)):
-            self._stored.add(key)
-            return
-        if self._write(key, body):
-            self._stored.add(key)
+        if not again:
+            entries = {
+                key: body for key, body in entries.items() if key not in self._stored and not self.exists(key)
+            }
+        if self._write(list(entries.items())):
+            self._stored.update(entries)
 
-    def _write(self, key: str, body: bytes) -> bool:
-        path = self.path_of(key)
-        payload = _entry_header(key, body) + body
-        # The directory may vanish under us (another run cleaning the cache):
-        # recreate it once, then give up quietly; the summary is only a cache.
-        for _attempt in range(2):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _write_atomically(path, payload)
-                return True
-            except FileNotFoundError:
-                continue
-            except OSError:
-                return False
-        return False
+    def _write(self, entries: list[tuple[str, bytes]]) -> bool:
+        if not entries:
+            return True
+        rows = [(_checked(key), _entry_header(key, body) + body) for key, body in entries]
+        return self.database.execute_many("INSERT OR REPLACE INTO entries (key, body) VALUES (?, ?)", rows)
+
+    def close(self) -> None:
+        self.database.close()
+
+
+def _checked(key: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{64}", key):
+        raise ValueError(f"not a summary cache key: {key!r}")
+    return key
 
 
 def _entry_header(key: str, body: bytes) -> bytes:
@@ -143,30 +132,6 @@ def _decode_entry(raw: bytes, key: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    """Readers see the old file or the whole new one, never a part."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        _remove_quietly(Path(temporary))
-        raise
-
-
-def _remove_if_still(path: Path, inode: int) -> None:
-    """Delete a bad entry unless a concurrent writer has replaced it meanwhile."""
-    with contextlib.suppress(OSError):
-        if path.stat().st_ino == inode:
-            path.unlink()
-
-
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
 
 
 # --- incrementality -------------------------------------------------------------------------
@@ -231,9 +196,7 @@ class UnitIndex:
         self.fingerprint = fingerprint
         self.context = f"{__version__}/{FORMAT_VERSION}/{fingerprint}"
         self.path = cache.directory / INDEX_FILE
-        self._connection: sqlite3.Connection | None = None
-        self._connected_in: int | None = None  # pid: a forked child must reconnect
-        self._connected_to: tuple[int, int] | None = None  # (device, inode) of the file
+        self.database = CacheDatabase(self.path, (_SCHEMA,))
         # Per-instance memo: headers shared by many units are stat'ed and
         # hashed once per run, not once per unit.
         self._stats: dict[str, tuple[int, int] | None] = {}
@@ -293,7 +256,7 @@ class UnitIndex:
         return found
 
     def _unchanged_now(self, job: CompileJob) -> tuple[str, list[FileState], bool] | None:
-        row = self._query(
+        row = self.database.query(
             "SELECT summary_key, deps FROM units WHERE job_key = ? AND context = ?",
             (job.key, self.context),
         )
@@ -366,80 +329,19 @@ class UnitIndex:
     def _store(self, job: CompileJob, states: list[FileState], summary_key: str) -> None:
         self._unchanged_units.pop(job.key, None)
         deps_json = json.dumps([[s.path, s.mtime_ns, s.size, s.sha256] for s in states])
-        self._execute(
+        self.database.execute(
             "INSERT OR REPLACE INTO units (job_key, context, summary_key, deps) VALUES (?, ?, ?, ?)",
             (job.key, self.context, summary_key, deps_json),
         )
 
     def forget(self, job: CompileJob) -> None:
         self._unchanged_units.pop(job.key, None)
-        self._execute("DELETE FROM units WHERE job_key = ?", (job.key,))
+        self.database.execute("DELETE FROM units WHERE job_key = ?", (job.key,))
 
     def close(self) -> None:
-        if self._connection is not None and self._connected_in == os.getpid():
-            with contextlib.suppress(sqlite3.Error):
-                self._connection.close()
-            self._connection = None
-
-    # SQLite plumbing: every failure degrades to "not recorded" -----------------
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._connected_in != os.getpid():
-            # Inherited through fork: never use (or close) the parent's connection.
-            self._connection = None
-        elif self._connection is not None and self._file_identity() != self._connected_to:
-            # The index file was deleted or replaced (someone cleaned the cache):
-            # writes through the old connection would silently go nowhere.
-            self.close()
-        if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute(_SCHEMA)
-            except sqlite3.Error:
-                connection.close()
-                raise
-            self._connection = connection
-            self._connected_in = os.getpid()
-            self._connected_to = self._file_identity()
-        return self._connection
-
-    def _file_identity(self) -> tuple[int, int] | None:
-        try:
-            status = os.stat(self.path)
-        except OSError:
-            return None
-        return (status.st_dev, status.st_ino)
-
-    def _query(self, sql: str, parameters: tuple[str, ...]) -> tuple[Any, ...] | None:
-        for _attempt in range(2):
-            try:
-                return self._connect().execute(sql, parameters).fetchone()
-            except sqlite3.DatabaseError as error:
-                self._recover(error)
-            except OSError:
-                return None
-        return None
-
-    def _execute(self, sql: str, parameters: tuple[str, ...]) -> None:
-        for _attempt in range(2):
-            try:
-                self._connect().execute(sql, parameters)
-                return
-            except sqlite3.DatabaseError as error:
-                self._recover(error)
-            except OSError:
-                return
-
-    def _recover(self, error: sqlite3.DatabaseError) -> None:
-        """Drop the connection; throw the index away if its file is not a database."""
-        self.close()
-        corrupt = not isinstance(error, sqlite3.OperationalError) or "malformed" in str(error)
-        if corrupt or not self.path.parent.exists():
-            for suffix in ("", "-wal", "-shm"):
-                _remove_quietly(Path(f"{self.path}{suffix}"))
+        """Close the index and the summary cache it was given."""
+        self.database.close()
+        self.cache.close()
 
 
 class Built(NamedTuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from coroproj.analysis.pipeline import AnalysisOptions, preprocess_unit, summarize_text
@@ -21,18 +22,37 @@ def _fresh_process_cache(directory: Path) -> SegmentCache:
     return cache
 
 
-def _entries(directory: Path) -> list[Path]:
-    return sorted(directory.rglob("*.pickle"))
+def _databases(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.sqlite3"))
+
+
+def _entries(directory: Path) -> dict[str, bytes]:
+    """The stored entries, by key, as they are on disk."""
+    (database,) = _databases(directory)
+    with sqlite3.connect(database) as connection:
+        return {key: bytes(body) for key, body in connection.execute("SELECT key, body FROM segments")}
+
+
+def _damage(directory: Path, key: str, body: bytes) -> None:
+    (database,) = _databases(directory)
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE segments SET body = ? WHERE key = ?", (body, key))
+
+
+def _two_headers(main: str, body: str) -> str:
+    first = _unit(main, "", "h.h", HEADER)
+    return first + f'# 1 "g.h" 1\nint from_g(void);\n# 3 "{main}" 2\n{body}\n'
 
 
 def test_a_later_process_reuses_the_stored_parse(tmp_path: Path) -> None:
     text = _unit("a.c", "size_t f(struct list *l) { return length(l); }", "h.h", HEADER)
     first = _fresh_process_cache(tmp_path)
     _same(parse_unit_text(text, "a.c", segments=first), parse_unit_text(text, "a.c"))
-    assert first.store is not None and first.store.saved >= 2 and _entries(tmp_path)
+    # The header's segment, not the unit's own text: no other unit has it.
+    assert first.store is not None and first.store.saved == 1 and len(_entries(tmp_path)) == 1
     later = _fresh_process_cache(tmp_path)
     _same(parse_unit_text(text, "a.c", segments=later), parse_unit_text(text, "a.c"))
-    assert later.store is not None and later.store.loaded >= 2
+    assert later.store is not None and later.store.loaded == 1
 
 
 def test_a_stored_segment_is_not_reused_under_other_typedef_names(tmp_path: Path) -> None:
@@ -66,27 +86,30 @@ def test_annotation_placement_of_a_stored_segment_follows_each_units_typedefs(tm
 
 
 def test_a_damaged_entry_is_deleted_and_parsed_again(tmp_path: Path) -> None:
-    text = _unit("a.c", "int x;", "h.h", HEADER)
+    text = _two_headers("a.c", "int x;")
     parse_unit_text(text, "a.c", segments=_fresh_process_cache(tmp_path))
     entries = _entries(tmp_path)
-    entries[0].write_bytes(entries[0].read_bytes()[:-7])  # truncated
-    entries[1].write_bytes(b"not a segment at all")
+    assert len(entries) == 2
+    (first, body), (second, _) = entries.items()
+    _damage(tmp_path, first, body[:-7])  # truncated
+    _damage(tmp_path, second, b"not a segment at all")
     reader = _fresh_process_cache(tmp_path)
     _same(parse_unit_text(text, "a.c", segments=reader), parse_unit_text(text, "a.c"))
     assert reader.store is not None and reader.store.saved == 2  # the two damaged ones, rewritten
-    assert len(_entries(tmp_path)) == len(entries)
+    assert _entries(tmp_path) == entries
 
 
 def test_a_changed_front_end_never_reads_old_entries_and_removes_them(tmp_path: Path, monkeypatch) -> None:
     text = _unit("a.c", "int x;", "h.h", HEADER)
     parse_unit_text(text, "a.c", segments=_fresh_process_cache(tmp_path))
-    old = {path.parent.parent for path in _entries(tmp_path)}
+    (old,) = _databases(tmp_path)
     monkeypatch.setattr(segment_store, "_FINGERPRINT", "0" * 64)
     reader = _fresh_process_cache(tmp_path)
     _same(parse_unit_text(text, "a.c", segments=reader), parse_unit_text(text, "a.c"))
     assert reader.store is not None and reader.store.loaded == 0
-    assert {path.parent.parent for path in _entries(tmp_path)} == {tmp_path / ("0" * 20)}
-    assert not any(directory.exists() for directory in old)
+    assert _databases(tmp_path) == [tmp_path / f"{'0' * 20}.sqlite3"]
+    assert not old.exists()
+    assert len(_entries(tmp_path)) == 1
 
 
 def test_sample_project_summaries_from_stored_segments_equal_fresh_ones(tmp_path: Path) -> None:

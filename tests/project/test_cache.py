@@ -25,8 +25,17 @@ from coroproj.project.compile_db import CompileJob
 SUMMARY = {"functions": ["f", "g"], "edges": [["f", "g"]], "unit": "a.c"}
 
 
-def entry_path(cache: SummaryCache, key: str) -> Path:
-    return cache.path_of(key)
+def stored_body(cache: SummaryCache, key: str) -> bytes | None:
+    """An entry's bytes as they are on disk (None if absent)."""
+    with sqlite3.connect(cache.database.path) as connection:
+        row = connection.execute("SELECT body FROM entries WHERE key = ?", (key,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def store_body(cache: SummaryCache, key: str, body: bytes) -> None:
+    """Put bytes on disk under ``key``, bypassing the cache (as damage would)."""
+    with sqlite3.connect(cache.database.path) as connection:
+        connection.execute("INSERT OR REPLACE INTO entries (key, body) VALUES (?, ?)", (key, body))
 
 
 def test_round_trip_and_key_depends_on_text_and_fingerprint(tmp_path: Path) -> None:
@@ -55,10 +64,11 @@ def test_damaged_entries_are_misses_and_removed(tmp_path: Path, damage: Any) -> 
     cache = SummaryCache(tmp_path)
     key = cache.key("text", "fp")
     cache.put(key, SUMMARY)
-    path = entry_path(cache, key)
-    path.write_bytes(damage(path.read_bytes()))
+    raw = stored_body(cache, key)
+    assert raw is not None
+    store_body(cache, key, damage(raw))
     assert cache.get(key) is None
-    assert not path.exists()
+    assert stored_body(cache, key) is None
     # And the slot is usable again.
     cache.put(key, SUMMARY)
     assert cache.get(key) == SUMMARY
@@ -68,17 +78,29 @@ def test_entry_filed_under_another_key_is_not_trusted(tmp_path: Path) -> None:
     cache = SummaryCache(tmp_path)
     key_a, key_b = cache.key("a", "fp"), cache.key("b", "fp")
     cache.put(key_a, {"unit": "a"})
-    entry_path(cache, key_b).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(entry_path(cache, key_a), entry_path(cache, key_b))
+    raw = stored_body(cache, key_a)
+    assert raw is not None
+    store_body(cache, key_b, raw)
     assert cache.get(key_b) is None
 
 
-def test_unreadable_entry_is_a_miss(tmp_path: Path) -> None:
+def test_unreadable_cache_is_a_miss(tmp_path: Path) -> None:
     cache = SummaryCache(tmp_path)
     key = cache.key("text", "fp")
-    entry_path(cache, key).mkdir(parents=True)  # reading a directory fails
+    cache.database.path.mkdir(parents=True)  # opening a directory as a database fails
     assert cache.get(key) is None
     assert cache.put(key, SUMMARY) is False  # cannot replace a directory; not fatal
+
+
+def test_a_damaged_database_file_is_thrown_away(tmp_path: Path) -> None:
+    cache = SummaryCache(tmp_path)
+    key = cache.key("text", "fp")
+    cache.put(key, SUMMARY)
+    cache.close()
+    cache.database.path.write_bytes(b"this is not a database" * 100)
+    assert cache.get(key) is None
+    assert cache.put(key, SUMMARY)
+    assert cache.get(key) == SUMMARY
 
 
 def test_cache_directory_deleted_between_writes(tmp_path: Path) -> None:
@@ -91,12 +113,15 @@ def test_cache_directory_deleted_between_writes(tmp_path: Path) -> None:
     assert cache.get(key) == SUMMARY
 
 
-def test_no_temporary_files_left_behind(tmp_path: Path) -> None:
+def test_content_addressed_entries_are_written_once(tmp_path: Path) -> None:
     cache = SummaryCache(tmp_path)
-    for number in range(20):
-        cache.put(cache.key(str(number), "fp"), {"n": number})
-    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.name.startswith(".tmp-")]
-    assert leftovers == []
+    key = cache.key("part", "fp")
+    cache.put_content_addressed({key: b'{"records":[]}'})
+    store_body(cache, key, b"damaged")
+    cache.put_content_addressed({key: b'{"records":[]}'})  # known stored: not written again
+    assert stored_body(cache, key) == b"damaged"
+    cache.put_content_addressed({key: b'{"records":[]}'}, again=True)  # a rebuild writes it
+    assert cache.get(key) == {"records": []}
 
 
 def _hammer(directory: str, worker: int, rounds: int, errors: Any) -> None:
@@ -261,7 +286,7 @@ def test_other_configuration_rebuilds_everything(project: Path) -> None:
 def test_lost_summary_forces_rebuild(project: Path) -> None:
     driver = Driver(project)
     driver.run()
-    shutil.rmtree(project / ".coroproj" / "summaries")
+    driver.cache.database.delete()
     assert driver.run()[1] == ["a.c", "b.c", "c.c"]
 
 
