@@ -10,7 +10,7 @@ purely local check: both sides' types are visible in the unit).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,16 +216,16 @@ class _Summarizer(ScopedWalker):
         summary = self.summary
         runs: dict[str, list[list[Any]]] = {name: [] for name in _RUN_LISTS}
         position = 0
-        for count, annex in groups:
-            items = externals[position : position + count]
-            position += count
+        for group in groups:
+            items = externals[position : position + group.count]
+            position += group.count
             before = {name: len(getattr(summary, name)) for name in _RUN_LISTS}
             walked = None
-            if annex is None:
+            if group.annex is None or group.restore is None:
                 for item in items:
                     self.visit(item)
             else:
-                walked = self._walk_memoised(items, annex)
+                walked = self._walk_memoised(group.annex, group.restore)
             for name in _RUN_LISTS:
                 # A replayed walk's own lists, so that what is derived from them is kept with them.
                 run = getattr(walked, name) if walked is not None else getattr(summary, name)[before[name] :]
@@ -233,8 +233,10 @@ class _Summarizer(ScopedWalker):
                     runs[name].append(run)
         summary.runs = runs
 
-    def _walk_memoised(self, items: list[c_ast.Node], annex: dict[object, object]) -> _WalkedSegment:
-        """Walk a cached segment's items, or replay an earlier walk of them that still holds."""
+    def _walk_memoised(
+        self, annex: dict[object, object], items: Callable[[], list[c_ast.Node]]
+    ) -> _WalkedSegment:
+        """Replay an earlier walk of a kept segment that still holds, or walk its ``items()``."""
         summary, main_file = self.summary, self.summary.main_file
         walks: list[_WalkedSegment] = annex.setdefault(  # type: ignore[assignment]
             ("summarize", self.names, self.hybrid_predicates), []
@@ -253,7 +255,7 @@ class _Summarizer(ScopedWalker):
         self.env.start_log()
         self.linkage.reads = {}
         try:
-            for item in items:
+            for item in items():
                 self.visit(item)
         finally:
             scope, reads = self.env.stop_log(), self.linkage.reads

@@ -25,16 +25,20 @@ typedef names names a function type.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import NamedTuple
 
 from pycparser import c_ast
 
+from coroproj.frontend.annotations import AttributeNames
 from coroproj.frontend.markers import MarkedFile, files_of, include_cuts, merge_files
 from coroproj.frontend.parser import GnuCParser, GnuParseError
 from coroproj.frontend.placement import ExtraAnnotation, MisplacedAnnotation, Placer
@@ -70,11 +74,19 @@ class _Parsed:
     # Where later passes keep what they derived from these very nodes
     # (``summarize`` its records), so that it is dropped with them.
     annex: dict[object, object] = field(default_factory=dict)
+    # Whether the function bodies were dropped (``_drop_bodies``).
+    bodiless: bool = False
 
 
-# One group of a unit's external declarations: how many came from one
-# segment, and that segment's annex (None if its parse is not kept).
-SegmentGroup = tuple[int, "dict[object, object] | None"]
+class SegmentGroup(NamedTuple):
+    """The external declarations of a unit that came from one segment."""
+
+    count: int
+    # The kept segment's annex; None if its parse is not kept.
+    annex: dict[object, object] | None
+    # For a kept segment: its items with their function bodies, which a kept
+    # parse no longer holds once a later pass keeps what it derived from them.
+    restore: Callable[[], list[c_ast.Node]] | None = None
 
 
 class SegmentCache:
@@ -99,7 +111,8 @@ class SegmentCache:
     def shape(self, digest: bytes, text: str) -> _Shape:
         shape = self._shapes.get(digest)
         if shape is None:
-            identifiers = tuple(sorted(set(_IDENTIFIER.findall(text))))
+            # Interned: the same names as the ASTs' (``lexer``), kept once.
+            identifiers = tuple(sorted({intern(name) for name in _IDENTIFIER.findall(text)}))
             shape = _Shape(identifiers, None, files_of(text))
             self._shapes[digest] = shape
         return shape
@@ -200,8 +213,12 @@ def _parse_segments(
             if reused is None and cache.store is not None:
                 reused = _recall(cache, cache.store, digest, shape, parser, placer, first_file, bindings)
             if reused is not None:
+                if reused.annex and not reused.annotated and not reused.bodiless:
+                    _drop_bodies(reused)
                 _replay(reused, parser, placer, externals)
-                groups.append((len(reused.items), reused.annex))
+                start, end = segments[index]
+                restore = functools.partial(_with_bodies, reused, text, start, end, bindings, parser.names)
+                groups.append(SegmentGroup(len(reused.items), reused.annex, restore))
                 index += 1
                 continue
         parsed, used = _parse_fresh(parser, placer, text, segments, index, filename)
@@ -211,10 +228,15 @@ def _parse_segments(
             # An annotated segment's key holds its typedefs' function-ness, which
             # the key above only has once the segment is known to be annotated.
             if shape.annotated or not parsed.annotated:
+                _share_empty_lists(parsed.items)
                 kept = cache.put(key, parsed)
                 if cache.store is not None:
                     _keep_on_disk(cache.store, key, parsed, first_file, bindings)
-        groups.append((len(parsed.items), parsed.annex if kept else None))
+        if kept:
+            restore = functools.partial(list, parsed.items)
+            groups.append(SegmentGroup(len(parsed.items), parsed.annex, restore))
+        else:
+            groups.append(SegmentGroup(len(parsed.items), None))
         externals.extend(parsed.items)
         index += used
 
@@ -347,6 +369,81 @@ def _parse_fresh(
         size=end - start,
     )
     return parsed, used
+
+
+def _drop_bodies(parsed: _Parsed) -> None:
+    """Drop the function bodies of a kept parse (a third of a header's nodes).
+
+    Called once a later pass has kept what it derived from them in the
+    annex: the bodies of a header's ``static inline`` functions are walked
+    once per process, not once per includer.  A pass that must walk them
+    again (its kept walk does not hold in a unit) gets them back from
+    ``_with_bodies``.  Only unannotated parses: placement never changed them.
+    """
+    parsed.items = [_with_body(item, None) for item in parsed.items]
+    parsed.bodiless = True
+
+
+def _with_bodies(
+    parsed: _Parsed,
+    text: str,
+    start: int,
+    end: int,
+    bindings: tuple[tuple[str, bool], ...],
+    names: AttributeNames,
+) -> list[c_ast.Node]:
+    """The items of a kept parse with their function bodies, parsed again if they were dropped.
+
+    The segment parses again to the same declarations in the same bindings
+    (its key); each body is put back under the kept declaration itself, whose
+    identity what was derived from it depends on.
+    """
+    if not parsed.bodiless:
+        return list(parsed.items)
+    parser = GnuCParser(names)
+    parser.begin_unit()
+    parser.bind_at_file_scope(list(bindings))
+    try:
+        fresh = parser.parse_piece(text[start:end], "")
+    finally:
+        parser.release()
+    return [
+        _with_body(kept, again.body) if type(kept) is c_ast.FuncDef else kept
+        for kept, again in zip(parsed.items, fresh, strict=True)
+    ]
+
+
+def _with_body(item: c_ast.Node, body: c_ast.Node | None) -> c_ast.Node:
+    """A function definition ``item`` with ``body``; any other item as it is."""
+    if type(item) is not c_ast.FuncDef:
+        return item
+    return c_ast.FuncDef(item.decl, item.param_decls, body, item.coord)
+
+
+def _share_empty_lists(items: list[c_ast.Node]) -> None:
+    """Make every empty list in ``items`` one shared empty tuple.
+
+    Kept ASTs are only read from here on, and most of their nodes carry empty
+    lists (a declaration's qualifiers, storage classes, alignment, function
+    specifiers, attributes): a third of their memory, and of their pickles.
+    """
+    stack = list(items)
+    while stack:
+        node = stack.pop()
+        for name in _child_slots(type(node)):
+            value = getattr(node, name)
+            if type(value) is list:
+                if not value:
+                    setattr(node, name, ())
+                    continue
+                stack.extend(item for item in value if isinstance(item, c_ast.Node))
+            elif isinstance(value, c_ast.Node):
+                stack.append(value)
+
+
+@functools.cache
+def _child_slots(node: type[c_ast.Node]) -> tuple[str, ...]:
+    return tuple(name for name in node.__slots__ if name not in ("coord", "__weakref__"))
 
 
 def _replay(parsed: _Parsed, parser: GnuCParser, placer: Placer, externals: list[c_ast.Node]) -> None:
