@@ -28,6 +28,7 @@ from coroproj.analysis.summary import (
     Call,
     Declaration,
     RecordRun,
+    RunsView,
     UnitSummary,
     flat_record,
 )
@@ -126,27 +127,23 @@ class PartLoader:
         """The summary ``layout`` describes; raises KeyError/TypeError/ValueError if unusable."""
         if not is_layout(layout):
             raise ValueError("not a summary layout")
-        lists: dict[str, list[Any]] = {}
         runs: dict[str, list[list[Any]]] = {}
         for name, kind in _SPLIT_FIELDS.items():
-            records: list[Any] = []
             pieces: list[list[Any]] = []
             for tag, content in layout[name]:
                 if tag == "own":
-                    piece = [kind(**_interned(fields)) for fields in content]
+                    pieces.append([kind(**_interned(fields)) for fields in content])
                 elif tag == "part":
-                    piece = self._part(content, kind)
+                    pieces.append(self._part(content, kind))
                 else:
                     raise ValueError(f"unknown run {tag!r}")
-                records.extend(piece)
-                pieces.append(piece)
-            lists[name] = records
             runs[name] = pieces
         rest = {key: value for key, value in layout.items() if key != "layout_format"}
+        rest["included_files"] = [sys.intern(name) for name in rest["included_files"]]
         summary = UnitSummary.from_json({**rest, "declarations": [], "calls": [], "address_taken": []})
-        summary.declarations = lists["declarations"]
-        summary.calls = lists["calls"]
-        summary.address_taken = lists["address_taken"]
+        summary.declarations = RunsView(runs["declarations"])  # type: ignore[assignment]
+        summary.calls = RunsView(runs["calls"])  # type: ignore[assignment]
+        summary.address_taken = RunsView(runs["address_taken"])  # type: ignore[assignment]
         summary.runs = runs
         return summary
 
