@@ -80,20 +80,36 @@ def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
     import networkx as nx
 
     summaries = list(summaries)
-    defined = [frozenset().union(*runs) for runs in _per_run(summaries, "declarations", _definitions)]
-    called = [frozenset().union(*runs) for runs in _per_run(summaries, "calls", _callees)]
-    # Only functions called by a unit that does not define them can make an
-    # edge: where the others are defined is never asked.
-    wanted = frozenset().union(*(calls - own for calls, own in zip(called, defined, strict=True)))
-    where: dict[str, list[str]] = {}
-    for summary, own in zip(summaries, defined, strict=True):
-        for symbol in own & wanted:
-            where.setdefault(symbol, []).append(summary.unit)
+    # Worked out per distinct run of records, not per unit: a header's runs
+    # are shared by all its includers.  A unit defines a function when one of
+    # its runs does; only calls to functions some unit defines can make edges.
+    runs_of = {summary.unit: summary.record_runs("declarations") for summary in summaries}
+    defining: dict[str, list[int]] = {}  # function -> the runs defining it
+    includers: dict[int, list[str]] = {}  # run -> the units holding it
+    for unit, runs in runs_of.items():
+        for run in runs:
+            holders = includers.get(id(run))
+            if holders is None:
+                holders = includers[id(run)] = []
+                for symbol in _definitions(run):
+                    defining.setdefault(symbol, []).append(id(run))
+            holders.append(unit)
+    relevant: dict[int, frozenset[str]] = {}  # call run -> its callees that some unit defines
     edges: set[tuple[str, str]] = set()
-    for summary, calls, own in zip(summaries, called, defined, strict=True):
-        for callee in calls - own:
-            for target in where.get(callee, ()):
-                edges.add((summary.unit, target))
+    for summary in summaries:
+        own_runs = {id(run) for run in runs_of[summary.unit]}
+        callees: set[str] = set()
+        for run in summary.record_runs("calls"):
+            found = relevant.get(id(run))
+            if found is None:
+                found = relevant[id(run)] = frozenset(c for c in _callees(run) if c in defining)
+            callees |= found
+        target_runs: set[int] = set()
+        for callee in callees:
+            runs = defining[callee]
+            if own_runs.isdisjoint(runs):
+                target_runs.update(runs)
+        edges.update((summary.unit, unit) for run in target_runs for unit in includers[run])
     graph = nx.DiGraph()
     graph.add_nodes_from(summary.unit for summary in summaries)
     graph.add_edges_from(sorted(edges))
@@ -116,7 +132,7 @@ class PerFileRun:
 
 
 def per_file_fixpoint(
-    program: Program, summaries: list[UnitSummary], graph: nx.DiGraph | None = None
+    program: Program, summaries: list[UnitSummary], groups: list[list[str]] | None = None
 ) -> PerFileRun:
     """CoroCheck's procedure: analyse each unit trusting what is known, callees first.
 
@@ -124,6 +140,7 @@ def per_file_fixpoint(
     coroutine function (directly, or through its other functions); a group
     of mutually dependent units is re-analysed until it settles.  Barriers
     (blocking/mixed functions) stop the propagation as in the search.
+    ``groups``: the units' ``dependency_order``, if already known.
     """
     known = set(program.roots)
     # Only a call to a function that can ever become known makes progress:
@@ -139,7 +156,9 @@ def per_file_fixpoint(
         for summary, runs in zip(summaries, _per_run(summaries, "calls", progressing), strict=True)
     }
     rounds = 0
-    for group in dependency_order(graph if graph is not None else file_dependency_graph(summaries)):
+    if groups is None:
+        groups = dependency_order(file_dependency_graph(summaries))
+    for group in groups:
         # A unit outside any cycle is final after one analysis; a cycle is
         # re-analysed until a whole pass over it learns nothing.
         changed = True

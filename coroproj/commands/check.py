@@ -317,7 +317,7 @@ def file_statistics(analysis: Analysis) -> dict[str, int]:
     """How the units depend on each other, and what a per-file tool would pay for it."""
     graph = file_dependency_graph(analysis.summaries)
     groups = dependency_order(graph)
-    per_file = per_file_fixpoint(analysis.program, analysis.summaries, graph)
+    per_file = per_file_fixpoint(analysis.program, analysis.summaries, groups)
     return {
         "dependency_groups": len(groups),
         "largest_cycle": max((len(g) for g in groups if len(g) > 1), default=0),

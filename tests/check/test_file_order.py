@@ -62,3 +62,50 @@ def test_dependency_order_puts_callees_first_and_groups_cycles() -> None:
     assert run.coroutines >= {"main", "a", "b", "a2", "c"}
     # c once; the {a2, b} cycle three passes (b learns, a2 learns, nothing); a and main once.
     assert run.rounds == 1 + 6 + 1 + 1
+
+
+@st.composite
+def programs_with_headers(draw: st.DrawFn) -> list[UnitSummary]:
+    """Units whose record lists are made of runs, header runs shared by their includers."""
+    names = [f"f{i}" for i in range(draw(st.integers(1, 16)))]
+
+    def run(file: str) -> tuple[list[Declaration], list[Call]]:
+        defined = draw(st.lists(st.sampled_from(names), max_size=4, unique=True))
+        calls = draw(st.lists(st.tuples(st.sampled_from(names), st.sampled_from(names)), max_size=6))
+        declarations = [Declaration(f, f, file, 1, 1, [], is_definition=True) for f in defined]
+        return declarations, [Call(caller, callee, file, 1, 1) for caller, callee in calls]
+
+    headers = [run(f"h{number}.h") for number in range(draw(st.integers(0, 4)))]
+    summaries = []
+    for unit in range(draw(st.integers(1, 6))):
+        included = draw(st.lists(st.sampled_from(headers), max_size=4)) if headers else []
+        pieces = [*included, run(f"u{unit}.c")]
+        summary = UnitSummary(unit=f"u{unit}", main_file=f"u{unit}.c")
+        summary.runs = {
+            "declarations": [declarations for declarations, _ in pieces],
+            "calls": [calls for _, calls in pieces],
+            "address_taken": [],
+        }
+        summary.declarations = [d for declarations, _ in pieces for d in declarations]
+        summary.calls = [c for _, calls in pieces for c in calls]
+        summaries.append(summary)
+    return summaries
+
+
+@settings(max_examples=300, deadline=None)
+@given(programs_with_headers())
+def test_file_graph_links_a_unit_to_every_unit_defining_a_function_it_calls_but_does_not_define(
+    summaries: list[UnitSummary],
+) -> None:
+    defined = {s.unit: {d.symbol for d in s.declarations if d.is_definition} for s in summaries}
+    expected = {
+        (s.unit, other.unit)
+        for s in summaries
+        for call in s.calls
+        if call.callee not in defined[s.unit]
+        for other in summaries
+        if call.callee in defined[other.unit]
+    }
+    graph = file_dependency_graph(summaries)
+    assert set(graph.edges) == expected
+    assert set(graph.nodes) == {s.unit for s in summaries}
