@@ -47,7 +47,7 @@ from coroproj.frontend.segment_store import SegmentStore, StoredSegment
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 
 # Characters of segment text kept per process; their ASTs, shrunk once kept
-# (``_share_empty_lists``, ``_drop_bodies``), take ~15 times as many bytes.
+# (``_share_empty_lists``, ``_drop_bodies``), take ~11 times as many bytes.
 # QEMU's units each read 1-3 MB of text, mostly the same headers: 3 MB keeps
 # those every unit includes, and a segment dropped comes back from the store
 # (QEMU 9.2, -j 2: 5 MB took 579 MB at peak, 3 MB 515 MB, in the same time).

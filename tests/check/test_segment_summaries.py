@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import pytest
+from pycparser import c_ast
 
 from coroproj.analysis.pipeline import AnalysisOptions, summarize_text
 from coroproj.analysis.summary import SUMMARY_FORMAT, UnitSummary
@@ -135,3 +136,19 @@ def test_to_json_is_the_dataclass_dump() -> None:
     expected.pop("marked_files")  # what the unit read, for the dependency index: never serialised
     expected["format"] = SUMMARY_FORMAT
     assert summary.to_json() == expected
+
+
+def test_kept_bodies_are_dropped_once_walked_and_parsed_again_for_a_unit_that_walks_them_anew() -> None:
+    cache = SegmentCache()
+    a = _unit("a.c", PRELUDE + STRUCT + "void helper(void);", "")
+    summarize_text(a, "a.c", OPTIONS, segments=cache)  # h.h parsed and walked
+    summarize_text(a, "a.c", OPTIONS, segments=cache)  # reused: the walk holds, the bodies go
+    header = next(p for p in cache._parsed.values() if any(type(i) is c_ast.FuncDef for i in p.items))
+    definitions = [item for item in header.items if type(item) is c_ast.FuncDef]
+    assert len(definitions) == 3 and all(definition.body is None for definition in definitions)
+    # In b.c the job's member is a coroutine pointer: the kept walk does not
+    # hold, h.h is walked again with its bodies, as a fresh walk would.
+    b = _unit("b.c", PRELUDE + CO_STRUCT + "void helper(void);", "")
+    shared = summarize_text(b, "b.c", OPTIONS, segments=cache)
+    assert _json(shared) == _json(summarize_text(b, "b.c", OPTIONS))
+    assert any(call.indirect and call.pointer_kinds == ["coroutine"] for call in shared.calls)
