@@ -25,6 +25,7 @@ The tree's files are restored byte for byte after each edit, whatever happens.
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import json
 import os
@@ -161,9 +162,12 @@ def header_with_few_includers(jobs: list[CompileJob], root: Path, cache: Path) -
     counts: Counter[str] = Counter()
     try:
         with sqlite3.connect(cache / "index.sqlite3") as connection:
-            for (deps,) in connection.execute("SELECT deps FROM units"):
-                for entry in json.loads(deps)[1:]:
-                    counts[entry[0]] += 1
+            paths = dict(connection.execute("SELECT id, path FROM files"))
+            for (deps,) in connection.execute("SELECT deps FROM unit_deps"):
+                ids = array.array("q")
+                ids.frombytes(deps)
+                for state in ids[1:]:  # the unit's own file first
+                    counts[paths[state]] += 1
     except sqlite3.Error:
         return None
     candidates = [

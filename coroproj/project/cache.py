@@ -22,6 +22,7 @@ directory deleted mid-run, a concurrent writer) is ever fatal or trusted.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import json
 import os
@@ -172,18 +173,28 @@ def _file_state(path: Path) -> FileState | None:
     return FileState(str(path), after.st_mtime_ns, after.st_size, _sha256(content))
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS units (
-    job_key TEXT PRIMARY KEY,
-    context TEXT NOT NULL,      -- tool version + analysis fingerprint
-    summary_key TEXT NOT NULL,
-    deps TEXT NOT NULL          -- JSON list of [path, mtime_ns, size, sha256]
+_SCHEMA = (
+    # Every recorded state of a file, once however many units read it.
+    "CREATE TABLE IF NOT EXISTS files (id INTEGER PRIMARY KEY, path TEXT NOT NULL,"
+    " mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+    " UNIQUE (path, mtime_ns, size, sha256))",
+    # Per unit: its summary and the ids of the file states it read (``_ids_to_blob``).
+    "CREATE TABLE IF NOT EXISTS unit_deps (job_key TEXT PRIMARY KEY, context TEXT NOT NULL,"
+    " summary_key TEXT NOT NULL, deps BLOB NOT NULL)",
+    "DROP TABLE IF EXISTS units",  # the JSON lists of coroproj before 0.1's deps log
 )
-"""
+# Verdict on a recorded file state: today's state (the same, or only touched), or None if changed.
+_Verdict = FileState | None
 
 
 class UnitIndex:
     """Which units are unchanged since their summary was made.
+
+    Like ninja's deps log: each unit is recorded with the states (mtime,
+    size, hash) of the files it read, kept once in a table of file states
+    that the units refer to by id.  Judging a project's units stats each
+    file once and compares ids, instead of decoding and comparing the
+    hundreds of headers every unit lists.
 
     ``fingerprint`` is the analysis configuration's (``Config.fingerprint()``):
     records made under another configuration or tool version never count as
@@ -196,15 +207,23 @@ class UnitIndex:
         self.fingerprint = fingerprint
         self.context = f"{__version__}/{FORMAT_VERSION}/{fingerprint}"
         self.path = cache.directory / INDEX_FILE
-        self.database = CacheDatabase(self.path, (_SCHEMA,))
+        self.database = CacheDatabase(self.path, _SCHEMA)
         # Per-instance memo: headers shared by many units are stat'ed and
         # hashed once per run, not once per unit.
         self._stats: dict[str, tuple[int, int] | None] = {}
         self._hashes: dict[str, str | None] = {}
-        self._verdicts: dict[tuple[Any, ...], FileState | None] = {}
+        self._states: dict[int, FileState] = {}  # recorded file states by id, read when first needed
+        self._verdicts: dict[int, _Verdict] = {}
+        self._ids: dict[FileState, int] = {}
+        self._generation = -1  # of the database the ids above are from
         # Units found unchanged in this run (an index row only changes through
         # this instance, or for a unit found changed, which is not kept).
         self._unchanged_units: dict[str, tuple[str, list[FileState], bool]] = {}
+        # Every unit's row, read in one query when first needed (a unit found
+        # changed is read again: another process may have recorded it since).
+        self._rows: dict[str, tuple[str, bytes]] | None = None
+        # The states recorded in this run, by (path, mtime_ns, size) as stat'ed.
+        self._recorded: dict[tuple[str, int, int], FileState] = {}
 
     # The caller's view -----------------------------------------------------
 
@@ -256,35 +275,59 @@ class UnitIndex:
         return found
 
     def _unchanged_now(self, job: CompileJob) -> tuple[str, list[FileState], bool] | None:
-        row = self.database.query(
-            "SELECT summary_key, deps FROM units WHERE job_key = ? AND context = ?",
-            (job.key, self.context),
-        )
-        if row is None:
+        if self._rows is None:
+            rows = self.database.query_all(
+                "SELECT job_key, summary_key, deps FROM unit_deps WHERE context = ?", (self.context,)
+            )
+            self._rows = {job_key: (summary_key, deps) for job_key, summary_key, deps in rows}
+        row = self._rows.pop(job.key, None)
+        found = self._judge(row) if row is not None else None
+        if found is None:
+            row = self.database.query(
+                "SELECT summary_key, deps FROM unit_deps WHERE job_key = ? AND context = ?",
+                (job.key, self.context),
+            )
+            found = self._judge(row) if row is not None else None
+        return found
+
+    def _judge(self, row: tuple[str, bytes]) -> tuple[str, list[FileState], bool] | None:
+        """(summary key, today's file states, whether any moved) if no file of ``row`` changed."""
+        summary_key, blob = row
+        ids = _ids_from_blob(blob)
+        if not ids:
             return None
-        summary_key, deps_json = row
-        try:
-            entries = json.loads(deps_json)
-            current: list[FileState] = []
-            moved = False
-            for entry in entries:
-                # Units share most of their headers: each recorded state is judged once.
-                recorded = tuple(entry)
-                now = self._verdicts.get(recorded, _UNKNOWN)
-                if now is _UNKNOWN:
-                    now = self._verdicts[recorded] = self._current_state(FileState(*entry))
-                if now is None:
-                    return None
-                moved = moved or now.mtime_ns != entry[1]
-                current.append(now)
-        except (ValueError, TypeError):
-            return None
-        if not current:
-            return None
-        return summary_key, current, moved
+        verdicts = self._verdicts
+        moved = False
+        for state_id in ids:
+            verdict = verdicts.get(state_id, _UNKNOWN)
+            if verdict is _UNKNOWN:
+                verdict = verdicts[state_id] = self._verdict(state_id)
+            if verdict is None:
+                return None
+            if verdict is not self._states[state_id]:
+                moved = True
+        current = [verdicts[state_id] for state_id in ids]
+        return summary_key, current, moved  # type: ignore[return-value]
+
+    def _verdict(self, state_id: int) -> _Verdict:
+        state = self._states.get(state_id)
+        if state is None:
+            self._load_states()  # recorded by another process since
+            state = self._states.get(state_id)
+            if state is None:
+                return None
+        return self._current_state(state)
+
+    def _load_states(self) -> None:
+        for state_id, path, mtime_ns, size, sha256 in self.database.query_all(
+            "SELECT id, path, mtime_ns, size, sha256 FROM files"
+        ):
+            if state_id not in self._states:
+                self._states[state_id] = FileState(path, mtime_ns, size, sha256)
 
     def _current_state(self, state: FileState) -> FileState | None:
-        """``state`` with today's timestamp if the file's content is unchanged, else None."""
+        """``state`` itself if the file is unchanged, with today's timestamp if
+        only touched (the same content), None if it changed."""
         observed = self._stat(state.path)
         if observed is None or observed[1] != state.size:
             return None
@@ -319,29 +362,83 @@ class UnitIndex:
         """
         states: list[FileState] = []
         for path in dict.fromkeys([job.file, *deps]):
-            state = _file_state(Path(path))
+            state = self._file_state(Path(path))
             if state is None:
                 self.forget(job)
                 return
             states.append(state)
         self._store(job, states, summary_key)
 
+    def _file_state(self, path: Path) -> FileState | None:
+        """The state of a file to record; the headers units share are read and hashed once per run."""
+        try:
+            observed = os.stat(path)
+        except OSError:
+            return None
+        known = self._recorded.get((str(path), observed.st_mtime_ns, observed.st_size))
+        if known is not None:
+            return known
+        state = _file_state(path)
+        if state is not None and state.mtime_ns >= 0:
+            self._recorded[(state.path, state.mtime_ns, state.size)] = state
+        return state
+
     def _store(self, job: CompileJob, states: list[FileState], summary_key: str) -> None:
         self._unchanged_units.pop(job.key, None)
-        deps_json = json.dumps([[s.path, s.mtime_ns, s.size, s.sha256] for s in states])
+        ids = self._ids_of(states)
+        if ids is None:
+            self.forget(job)
+            return
         self.database.execute(
-            "INSERT OR REPLACE INTO units (job_key, context, summary_key, deps) VALUES (?, ?, ?, ?)",
-            (job.key, self.context, summary_key, deps_json),
+            "INSERT OR REPLACE INTO unit_deps (job_key, context, summary_key, deps) VALUES (?, ?, ?, ?)",
+            (job.key, self.context, summary_key, _ids_to_blob(ids)),
         )
+
+    def _ids_of(self, states: list[FileState]) -> list[int] | None:
+        """The ids of ``states`` in the table of file states, added if new (None if the index fails)."""
+        generation = self.database.generation()
+        if generation != self._generation:  # another file: the ids known are not its ids
+            self._generation = generation
+            self._ids.clear()
+            self._states.clear()
+            self._verdicts.clear()
+        new = [state for state in dict.fromkeys(states) if state not in self._ids]
+        if new:
+            rows = [(s.path, s.mtime_ns, s.size, s.sha256) for s in new]
+            self.database.execute_many(
+                "INSERT OR IGNORE INTO files (path, mtime_ns, size, sha256) VALUES (?, ?, ?, ?)", rows
+            )
+            for state, row in zip(new, rows, strict=True):
+                found = self.database.query(
+                    "SELECT id FROM files WHERE path = ? AND mtime_ns = ? AND size = ? AND sha256 = ?", row
+                )
+                if found is None:
+                    return None
+                self._ids[state] = found[0]
+                self._states.setdefault(found[0], state)
+        return [self._ids[state] for state in states]
 
     def forget(self, job: CompileJob) -> None:
         self._unchanged_units.pop(job.key, None)
-        self.database.execute("DELETE FROM units WHERE job_key = ?", (job.key,))
+        self.database.execute("DELETE FROM unit_deps WHERE job_key = ?", (job.key,))
 
     def close(self) -> None:
         """Close the index and the summary cache it was given."""
         self.database.close()
         self.cache.close()
+
+
+def _ids_to_blob(ids: list[int]) -> bytes:
+    return array.array("q", ids).tobytes()
+
+
+def _ids_from_blob(blob: bytes) -> list[int]:
+    ids = array.array("q")
+    try:
+        ids.frombytes(blob)
+    except (ValueError, TypeError):
+        return []  # not a deps blob: the unit counts as changed
+    return ids.tolist()
 
 
 class Built(NamedTuple):

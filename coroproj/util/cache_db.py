@@ -35,6 +35,7 @@ class CacheDatabase:
         self._connection: sqlite3.Connection | None = None
         self._connected_in: int | None = None  # pid: a forked child must reconnect
         self._connected_to: tuple[int, int] | None = None  # (device, inode) of the file
+        self._opened = 0
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> Row | None:
         """The first row ``sql`` selects, or None (also when the database fails)."""
@@ -77,6 +78,18 @@ class CacheDatabase:
                 return False
         return False
 
+    def generation(self) -> int:
+        """A number that changes whenever the file behind the connection is another one.
+
+        What a caller remembers of the database's content (row ids) holds only
+        while the generation stays the same.
+        """
+        try:
+            self._connect()
+        except (sqlite3.Error, OSError):
+            self.close()
+        return self._opened
+
     def close(self) -> None:
         if self._connection is not None and self._connected_in == os.getpid():
             with contextlib.suppress(sqlite3.Error):
@@ -113,6 +126,8 @@ class CacheDatabase:
                 raise
             self._connection = connection
             self._connected_in = os.getpid()
+            if self._file_identity() != self._connected_to:
+                self._opened += 1
             self._connected_to = self._file_identity()
         return self._connection
 

@@ -359,7 +359,7 @@ def test_two_processes_recording_at_once(tmp_path: Path) -> None:
         process.join(timeout=120)
         assert process.exitcode == 0
     with sqlite3.connect(tmp_path / "c" / "index.sqlite3") as connection:
-        (count,) = connection.execute("SELECT COUNT(*) FROM units").fetchone()
+        (count,) = connection.execute("SELECT COUNT(*) FROM unit_deps").fetchone()
     assert count == 60
 
 
