@@ -68,13 +68,34 @@ class SummaryCache:
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The summary stored under ``key``, or None if absent or not intact."""
+        body = self.get_bytes(key)
+        if body is None:
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            self._delete(key)
+            return None
+        return data
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """The body stored under ``key`` (checksum verified), or None if absent or not intact."""
         row = self.database.query("SELECT body FROM entries WHERE key = ?", (_checked(key),))
         if row is None:
             return None
-        data = _decode_entry(bytes(row[0]), key)
-        if data is None:
+        body = _verified_body(bytes(row[0]), key)
+        if body is None:
             self.database.execute("DELETE FROM entries WHERE key = ? AND body = ?", (key, row[0]))
-        return data
+        return body
+
+    def put_bytes(self, key: str, body: bytes) -> bool:
+        """Store ``body`` (any bytes) under ``key``; False if it could not be stored."""
+        return self._write([(key, body)])
+
+    def _delete(self, key: str) -> None:
+        self.database.execute("DELETE FROM entries WHERE key = ?", (key,))
 
     def has(self, key: str) -> bool:
         return self.get(key) is not None
@@ -121,18 +142,14 @@ def _entry_header(key: str, body: bytes) -> bytes:
     return f"{ENTRY_MAGIC} {FORMAT_VERSION} {key} {_sha256(body)}\n".encode()
 
 
-def _decode_entry(raw: bytes, key: str) -> dict[str, Any] | None:
+def _verified_body(raw: bytes, key: str) -> bytes | None:
     header, newline, body = raw.partition(b"\n")
     if not newline:
         return None
     fields = header.decode("ascii", "replace").split(" ")
     if fields != [ENTRY_MAGIC, str(FORMAT_VERSION), key, _sha256(body)]:
         return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    return body
 
 
 # --- incrementality -------------------------------------------------------------------------

@@ -190,9 +190,18 @@ def _is_coroproj_runtime(file: Path) -> bool:
     from coroproj.runtime.cpc import RUNTIME_DIR
 
     try:
-        return RUNTIME_DIR in file.resolve().parents
+        # The real path of each directory once, not of each file's every component.
+        real = os.path.join(_real_directory(str(file.parent)), file.name)
+        if os.path.islink(real):
+            real = os.path.realpath(real)
     except OSError:
         return False
+    return RUNTIME_DIR in Path(real).parents
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    return os.path.realpath(directory)
 
 
 def _absolute(base: Path, name: str) -> Path:
