@@ -47,25 +47,20 @@ class Function:
     # (bucket, file, line, column) already linked: a header's prototype is in
     # every unit that includes it, and is kept once (a set, not a list scan).
     places: set[tuple[str, str, int, int]] = field(default_factory=set, repr=False, compare=False)
-    # kinds, with the numbers of definitions and prototypes it was computed from:
-    # the checks ask for it hundreds of thousands of times, the lists only grow.
-    _kinds: tuple[int, int, frozenset[str]] | None = field(default=None, repr=False, compare=False)
+    # Written annotations: the union over all declarations (C's composite
+    # type), or the pointer's for an indirect call.  Set once linking is done
+    # (``Program``): the checks ask for it hundreds of thousands of times.
+    kinds: frozenset[str] = frozenset()
 
     @property
     def definition(self) -> Declaration | None:
         return self.definitions[0] if self.definitions else None
 
-    @property
-    def kinds(self) -> frozenset[str]:
-        """Written annotations: the union over all declarations (C's composite type)."""
+    def written_kinds(self) -> frozenset[str]:
+        """What ``kinds`` is, worked out from the declarations linked so far."""
         if self.indirect:
             return self.pointer_kinds
-        cached = self._kinds
-        if cached is not None and cached[0] == len(self.definitions) and cached[1] == len(self.prototypes):
-            return cached[2]
-        kinds = frozenset(k for d in (*self.definitions, *self.prototypes) for k in d.kinds)
-        self._kinds = (len(self.definitions), len(self.prototypes), kinds)
-        return kinds
+        return frozenset(k for d in (*self.definitions, *self.prototypes) for k in d.kinds)
 
     @property
     def location(self) -> Declaration | None:
@@ -156,6 +151,8 @@ class Program:
         for summary in summaries:
             self._add(summary)
         del self._linked
+        for function in self.functions.values():
+            function.kinds = function.written_kinds()
         self.roots: dict[str, RootReason] = self._find_roots()
         self.next_hop: dict[str, tuple[str, Call | None]] = self._search_backwards()
 
