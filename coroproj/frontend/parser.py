@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from pycparser import c_ast, c_parser
@@ -88,6 +91,23 @@ _STRING_LITERALS = frozenset(c_parser._STRING_LITERAL)
 _IDENTIFIER_TYPES = frozenset({"ID", "TYPEID"})
 
 _ATTRIBUTE_NAME = re.compile(r"\s*([A-Za-z_$][\w$]*)\s*")
+
+
+# Recursive descent needs roughly a dozen Python frames per nesting level
+# of C; this lets real code nest deeply while absurd input still ends in a
+# (caught) RecursionError instead of exhausting the C stack.
+_RECURSION_LIMIT = 12_000
+
+
+@contextmanager
+def deep_recursion() -> Iterator[None]:
+    """The recursion limit parsing real C needs, for the time of a parse."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def _no_lexer_errors(message: str, line: int, column: int) -> None:

@@ -16,11 +16,18 @@ translator, which does, never uses this cache.
 
 A segment that ends inside a declaration (an ``#include`` inside a struct
 or a function body) fails at its end; it is then parsed together with the
-next one, and such merged pieces are not kept.  Annotation placement is
-done per segment too, so its report and the typedefs it learns are kept
-with the segment and replayed; where placement could depend on earlier
-typedefs (an annotated segment), the key also holds whether each of its
-typedef names names a function type.
+next one, and such merged pieces are not kept; nor is the unit's own text,
+which no other unit has.  Annotation placement is done per segment too, so
+its report and the typedefs it learns are kept with the segment and
+replayed; where placement could depend on earlier typedefs (an annotated
+segment), the key also holds whether each of its typedef names names a
+function type.
+
+What is kept is shrunk, being only read from then on: its empty lists
+become one shared tuple, and once a later pass (``summarize``) has kept in
+the segment's annex what it derived from them, its function bodies are
+dropped; a unit that must walk them again gets them back through
+``SegmentGroup.restore``.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from pycparser import c_ast
 
 from coroproj.frontend.annotations import AttributeNames
 from coroproj.frontend.markers import MarkedFile, files_of, include_cuts, merge_files
-from coroproj.frontend.parser import GnuCParser, GnuParseError
+from coroproj.frontend.parser import GnuCParser, GnuParseError, deep_recursion
 from coroproj.frontend.placement import ExtraAnnotation, MisplacedAnnotation, Placer
 from coroproj.frontend.segment_store import SegmentStore, StoredSegment
 
@@ -171,43 +178,45 @@ def parse_in_segments(
 
     Raises what ``GnuCParser`` raises, at the same place a whole-text parse would.
     """
-    parser.begin_unit()
-    segments = split_segments(text)
-    digests: list[bytes] = []
-    shapes: list[_Shape] = []
-    for start, end in segments:
-        piece = text[start:end]
-        digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
-        digests.append(digest)
-        shapes.append(cache.shape(digest, piece))
-    unit = SegmentedUnit([], [], merge_files(shape.files for shape in shapes))
-    try:
-        _parse_segments(parser, placer, text, filename, cache, segments, digests, shapes, unit)
-    finally:
-        if cache.store is not None:
-            cache.store.flush()  # what was parsed before an error is right too
-    return unit
+    return _UnitParse(parser, placer, text, filename, cache).run()
 
 
-def _parse_segments(
-    parser: GnuCParser,
-    placer: Placer,
-    text: str,
-    filename: str,
-    cache: SegmentCache,
-    segments: list[tuple[int, int]],
-    digests: list[bytes],
-    shapes: list[_Shape],
-    unit: SegmentedUnit,
-) -> None:
-    externals, groups = unit.externals, unit.groups
-    index = 0
-    while index < len(segments):
-        start = segments[index][0]
-        digest, shape = digests[index], shapes[index]
+class _UnitParse:
+    """One unit parsed segment by segment (``parse_in_segments``)."""
+
+    def __init__(
+        self, parser: GnuCParser, placer: Placer, text: str, filename: str, cache: SegmentCache
+    ) -> None:
+        self.parser, self.placer, self.text, self.filename, self.cache = parser, placer, text, filename, cache
+        self.segments = split_segments(text)
+        self.digests: list[bytes] = []
+        self.shapes: list[_Shape] = []
+        for start, end in self.segments:
+            piece = text[start:end]
+            digest = hashlib.blake2b(piece.encode("utf-8", "surrogateescape"), digest_size=20).digest()
+            self.digests.append(digest)
+            self.shapes.append(cache.shape(digest, piece))
+        self.unit = SegmentedUnit([], [], merge_files(shape.files for shape in self.shapes))
+
+    def run(self) -> SegmentedUnit:
+        self.parser.begin_unit()
+        try:
+            index = 0
+            while index < len(self.segments):
+                index += self._next(index)
+        finally:
+            if self.cache.store is not None:
+                self.cache.store.flush()  # what was parsed before an error is right too
+        return self.unit
+
+    def _next(self, index: int) -> int:
+        """Reuse or parse segment ``index`` (with the next ones if it is cut); how many it took."""
+        parser, placer, cache = self.parser, self.placer, self.cache
+        start, end = self.segments[index]
+        digest, shape = self.digests[index], self.shapes[index]
         # The unit's own text is no other unit's: it is parsed, never kept.
-        own = bool(shape.files) and shape.files[0][0] == filename
-        first_file = filename if start == 0 else ""
+        own = bool(shape.files) and shape.files[0][0] == self.filename
+        first_file = self.filename if start == 0 else ""
         if not own:
             bindings = _bindings(shape, parser)
             key = _key(digest, shape, parser, placer, first_file, bindings)
@@ -218,13 +227,13 @@ def _parse_segments(
             if reused is not None:
                 if reused.annex and not reused.annotated and not reused.bodiless:
                     _drop_bodies(reused)
-                _replay(reused, parser, placer, externals)
-                start, end = segments[index]
-                restore = functools.partial(_with_bodies, reused, text, start, end, bindings, parser.names)
-                groups.append(SegmentGroup(len(reused.items), reused.annex, restore))
-                index += 1
-                continue
-        parsed, used = _parse_fresh(parser, placer, text, segments, index, filename)
+                _replay(reused, parser, placer, self.unit.externals)
+                restore = functools.partial(
+                    _with_bodies, reused, self.text, start, end, bindings, parser.names
+                )
+                self.unit.groups.append(SegmentGroup(len(reused.items), reused.annex, restore))
+                return 1
+        parsed, used = _parse_fresh(parser, placer, self.text, self.segments, index, self.filename)
         kept = False
         if used == 1 and not own:
             cache.learn_annotated(digest, bool(parsed.annotated))
@@ -237,11 +246,11 @@ def _parse_segments(
                     _keep_on_disk(cache.store, key, parsed, first_file, bindings)
         if kept:
             restore = functools.partial(list, parsed.items)
-            groups.append(SegmentGroup(len(parsed.items), parsed.annex, restore))
+            self.unit.groups.append(SegmentGroup(len(parsed.items), parsed.annex, restore))
         else:
-            groups.append(SegmentGroup(len(parsed.items), None))
-        externals.extend(parsed.items)
-        index += used
+            self.unit.groups.append(SegmentGroup(len(parsed.items), None))
+        self.unit.externals.extend(parsed.items)
+        return used
 
 
 def _bindings(shape: _Shape, parser: GnuCParser) -> tuple[tuple[str, bool], ...]:
@@ -397,9 +406,9 @@ def _with_bodies(
 ) -> list[c_ast.Node]:
     """The items of a kept parse with their function bodies, parsed again if they were dropped.
 
-    The segment parses again to the same declarations in the same bindings
-    (its key); each body is put back under the kept declaration itself, whose
-    identity what was derived from it depends on.
+    The segment (``text[start:end]``) parses again to the same declarations
+    in the same bindings (its key); each body is put back under the kept
+    declaration itself, whose identity what was derived from it depends on.
     """
     if not parsed.bodiless:
         return list(parsed.items)
@@ -407,7 +416,8 @@ def _with_bodies(
     parser.begin_unit()
     parser.bind_at_file_scope(list(bindings))
     try:
-        fresh = parser.parse_piece(text[start:end], "")
+        with deep_recursion():
+            fresh = parser.parse_piece(text[start:end], "")
     finally:
         parser.release()
     return [

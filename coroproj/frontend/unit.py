@@ -9,7 +9,6 @@ turn every problem into ``SourceError``/``UserError``, never a traceback.
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from pycparser import c_ast
 from coroproj.errors import SourceError, SourceSpot
 from coroproj.frontend.annotations import AttributeNames
 from coroproj.frontend.markers import MarkedFile, files_of, merge_files
-from coroproj.frontend.parser import GnuCParser, GnuParseError
+from coroproj.frontend.parser import GnuCParser, GnuParseError, deep_recursion
 from coroproj.frontend.placement import (
     ExtraAnnotation,
     MisplacedAnnotation,
@@ -29,11 +28,6 @@ from coroproj.frontend.placement import (
 )
 from coroproj.frontend.preprocess import preprocess, read_source_line
 from coroproj.frontend.segments import SegmentCache, SegmentGroup, parse_in_segments
-
-# Recursive descent needs roughly a dozen Python frames per nesting level
-# of C; this lets real code nest deeply while absurd input still ends in a
-# (caught) RecursionError instead of exhausting the C stack.
-_RECURSION_LIMIT = 12_000
 
 DEFAULT_NAMES = AttributeNames()
 
@@ -101,10 +95,8 @@ def parse_unit_text(
     parser = GnuCParser(names)
     groups: list[SegmentGroup] | None = None
     files: list[MarkedFile] | None = None
-    previous_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(previous_limit, _RECURSION_LIMIT))
     try:
-        with _collector_paused():
+        with deep_recursion(), _collector_paused():
             if segments is None:
                 ast = parser.parse(text, filename)
                 report = place_annotations(ast, parser.annotated_externals)
@@ -128,7 +120,6 @@ def parse_unit_text(
             parser.last_coord(), f"cannot parse this ({detail})", filename, cwd
         ) from None
     finally:
-        sys.setrecursionlimit(previous_limit)
         parser.release()
     return ParsedUnit(
         path=Path(filename),
