@@ -67,11 +67,12 @@ def summarize(
     """
     names = names or AttributeNames()
     summary = UnitSummary(unit=unit, main_file=main_file)
-    linkage = _Linkage.collect(ast)
-    summarizer = _Summarizer(summary, linkage, names, tuple(hybrid_predicates))
     if segments is None:
+        summarizer = _Summarizer(summary, _Linkage.collect(ast.ext), names, tuple(hybrid_predicates))
         summarizer.visit(ast)
     else:
+        linkage = _Linkage.collect_segments(ast.ext, segments)
+        summarizer = _Summarizer(summary, linkage, names, tuple(hybrid_predicates))
         summarizer.walk_segments(ast.ext, segments)
     summary.marked_files = list(files_of(preprocessed_text) if files is None else files)
     summary.included_files = project_files(summary.marked_files, main_file)
@@ -97,25 +98,40 @@ class _Linkage:
         self.reads: dict[tuple[str, str], object] | None = None
 
     @classmethod
-    def collect(cls, ast: c_ast.FileAST) -> _Linkage:
+    def collect(cls, externals: list[c_ast.Node]) -> _Linkage:
         linkage = cls()
-        for ext in ast.ext:
-            decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
-            if isinstance(decl, c_ast.Decl) and isinstance(decl.type, c_ast.FuncDecl):
-                linkage._note(decl, is_definition=isinstance(ext, c_ast.FuncDef))
+        linkage._note_all(_notes(externals))
         return linkage
 
-    def _note(self, decl: c_ast.Decl, *, is_definition: bool) -> None:
-        name = decl.name
-        if name not in self._seen:  # linkage is decided by the first declaration
-            self._seen.add(name)
-            if "static" in (decl.storage or ()):
-                self.static.add(name)
-        self.kinds.setdefault(name, set()).update(kinds_of(decl.type))
-        if _declares_noreturn(decl):
-            self.noreturn.add(name)
-        if is_definition:
-            self.definition[name] = decl
+    @classmethod
+    def collect_segments(cls, externals: list[c_ast.Node], groups: list[SegmentGroup]) -> _Linkage:
+        """``collect``, with what a kept header segment declares worked out once per process."""
+        linkage = cls()
+        position = 0
+        for group in groups:
+            items = externals[position : position + group.count]
+            position += group.count
+            if group.annex is None:
+                notes = _notes(items)
+            else:
+                notes = group.annex.get(_NOTES)  # type: ignore[assignment]
+                if notes is None:
+                    notes = group.annex[_NOTES] = _notes(items)
+            linkage._note_all(notes)
+        return linkage
+
+    def _note_all(self, notes: list[_Note]) -> None:
+        for name, static, kinds, noreturn, definition in notes:
+            if name not in self._seen:  # linkage is decided by the first declaration
+                self._seen.add(name)
+                if static:
+                    self.static.add(name)
+            self.kinds.setdefault(name, set()).update(kinds)
+            if noreturn:
+                self.noreturn.add(name)
+            if definition is not None:
+                self.definition[name] = definition
+
 
     # -- the facts the walk asks for ------------------------------------------
     def symbol(self, name: str, main_file: str) -> str:
@@ -159,6 +175,25 @@ class _Linkage:
             return name in self.noreturn
         return main_file
 
+
+# What one declaration of a function tells the unit's linkage: its name,
+# whether it says ``static``, its written annotations, whether it says
+# ``noreturn``, and itself if it is the definition.
+_Note = tuple[str, bool, frozenset[Kind], bool, "c_ast.Decl | None"]
+# Where a kept segment's notes are kept (its annex).
+_NOTES = ("summarize", "linkage")
+
+
+def _notes(externals: list[c_ast.Node]) -> list[_Note]:
+    notes: list[_Note] = []
+    for ext in externals:
+        is_definition = isinstance(ext, c_ast.FuncDef)
+        decl = ext.decl if is_definition else ext
+        if isinstance(decl, c_ast.Decl) and isinstance(decl.type, c_ast.FuncDecl):
+            static = "static" in (decl.storage or ())
+            notes.append((decl.name, static, kinds_of(decl.type), _declares_noreturn(decl),
+                          decl if is_definition else None))
+    return notes
 
 class _NoreturnNames:
     """``name in`` the unit's noreturn functions, asked through the linkage log."""
