@@ -9,6 +9,7 @@ in one file can be caused by a chain through many others.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -79,11 +80,13 @@ class _Work:
 @dataclass(frozen=True)
 class _Done:
     job_key: str
-    summary: dict[str, Any] | None  # the layout (see ``parts``), as the worker sends it
+    # The layout (see ``parts``) as JSON text: kept so until every unit is in,
+    # a tenth of the memory its decoded form takes.
+    layout: bytes | None
     rebuilt: bool
     summary_key: str = ""
     failure: Finding | None = None  # the parse-error finding
-    unit: UnitSummary | None = None  # joined from ``summary`` as soon as it arrives
+    unit: UnitSummary | None = None  # joined from ``layout`` once the workers are done
 
 
 # This process's unit index for the run under way: the few thousand headers
@@ -134,7 +137,8 @@ def _summarise_job(work: _Work) -> _Done:
             return is_layout(entry) and not work.rebuild
 
         built = cached_or_build(job, index, preprocess, summarise, usable)
-        return _Done(job.key, built.summary, built.rebuilt, built.key)
+        layout = json.dumps(built.summary, separators=(",", ":")).encode()
+        return _Done(job.key, layout, built.rebuilt, built.key)
     except SourceError as error:
         return _Done(job.key, None, True, failure=failure_finding(error))
 
@@ -220,18 +224,18 @@ def analyse_project(
     parts = PartLoader(SummaryCache(cache_dir).get)
     by_key = {work.job.key: work for work in orders}
 
-    def receive(done: _Done) -> _Done:
-        if done.summary is None:
+    def join(done: _Done) -> _Done:
+        if done.layout is None:
             return done
         try:
-            unit = parts.join(done.summary)
+            unit = parts.join(json.loads(done.layout))
         except (KeyError, TypeError, ValueError):
             # A part went missing or was damaged since: summarise this unit again.
             done = _summarise_job(dataclasses.replace(by_key[done.job_key], rebuild=True))
-            if done.summary is None:
+            if done.layout is None:
                 return done
-            unit = parts.join(done.summary)
-        return dataclasses.replace(done, summary=None, unit=unit)
+            unit = parts.join(json.loads(done.layout))
+        return dataclasses.replace(done, layout=None, unit=unit)
 
     # Units unchanged since the last full run come from its snapshot, in one
     # read; only the others go to the workers.
@@ -245,8 +249,10 @@ def analyse_project(
             quiet=quiet,
             description="Analysing",
             describe=lambda work: os.path.relpath(work.job.file, root),
-            receive=receive,
         )
+        # Joined once the workers are gone: the records of the whole program
+        # and the workers' header caches are never in memory at the same time.
+        run.results = [(work, join(done)) for work, done in run.results]
     finally:
         _end_run()  # this process's (with -j 1, or for a unit summarised again here)
     stats = RunStats(

@@ -68,19 +68,6 @@ class _Outcome(Generic[ResultT]):
     details: str = ""
 
 
-class _Outcomes(dict[int, _Outcome[ResultT]]):
-    """Outcomes by job position; ``receive`` applied to each value stored."""
-
-    def __init__(self, receive: Callable[[ResultT], ResultT] | None) -> None:
-        super().__init__()
-        self._receive = receive
-
-    def __setitem__(self, position: int, outcome: _Outcome[ResultT]) -> None:
-        if self._receive is not None and outcome.failure is None and outcome.value is not None:
-            outcome = _Outcome(value=self._receive(outcome.value))
-        super().__setitem__(position, outcome)
-
-
 def _run_one(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
     try:
         return _Outcome(value=work(job))
@@ -103,16 +90,11 @@ def run_jobs(
     description: str = "Analysing",
     describe: Callable[[JobT], str] = str,
     console: Console | None = None,
-    receive: Callable[[ResultT], ResultT] | None = None,
 ) -> RunResult[JobT, ResultT]:
-    """Apply ``work`` to every job (``workers`` processes; default: all CPUs).
-
-    ``receive`` is applied in this process to each result as it arrives, so
-    that large results can be shrunk before the next ones come in.
-    """
+    """Apply ``work`` to every job (``workers`` processes; default: all CPUs)."""
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     console = console or Console(stderr=True)
-    outcomes = _Outcomes[ResultT](receive)
+    outcomes: dict[int, _Outcome[ResultT]] = {}
     progress = _Progress(console, _wants_progress(console, quiet), description, len(jobs))
     try:
         if workers == 1 or len(jobs) <= 1:
@@ -138,7 +120,7 @@ def _run_in_pool(
     work: Callable[[JobT], ResultT],
     jobs: Sequence[JobT],
     workers: int,
-    outcomes: _Outcomes[ResultT],
+    outcomes: dict[int, _Outcome[ResultT]],
     progress: _Progress,
     describe: Callable[[JobT], str],
 ) -> None:
