@@ -213,8 +213,9 @@ class RunMemo:
     Keyed by every unit's summary key (which the dependency index vouches
     for), the analysis configuration and the paths the report is restricted
     to: the same inputs give the same report, so it is replayed instead of
-    linking and checking the whole program again.  Kept in the summary cache
-    (a pickle: the cache directory is trusted like the build directory).
+    linking and checking the whole program again.  Kept among the summary
+    cache's few run results (``SummaryCache.remember``; a pickle: the cache
+    directory is trusted like the build directory).
     """
 
     def __init__(self, request: ProjectRequest) -> None:
@@ -236,7 +237,7 @@ class RunMemo:
 
     def load(self) -> CheckResult | None:
         key = self.key()
-        body = self.cache.get_bytes(key) if key else None
+        body = self.cache.recall(key) if key else None
         if body is None:
             return None
         try:
@@ -255,7 +256,7 @@ class RunMemo:
         if key is not None:
             # Pickled: a real tree's report lists every function (36,000 on
             # QEMU), and pickle writes and reads it twice as fast as JSON.
-            self.cache.put_bytes(key, pickle.dumps(result.to_json(), protocol=pickle.HIGHEST_PROTOCOL))
+            self.cache.remember(key, pickle.dumps(result.to_json(), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def skipped_note(skipped: list[tuple[str, str]]) -> str:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,14 @@ FORMAT_VERSION = 1
 ENTRY_MAGIC = "coroproj-summary"
 SUMMARIES_FILE = "summaries.sqlite3"
 INDEX_FILE = "index.sqlite3"
-_SUMMARIES_SCHEMA = ("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, body BLOB NOT NULL)",)
+_SUMMARIES_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, body BLOB NOT NULL)",
+    # Results of whole runs (``remember``): a few kept, the least recently used dropped.
+    "CREATE TABLE IF NOT EXISTS memos (key TEXT PRIMARY KEY, used INTEGER NOT NULL, body BLOB NOT NULL)",
+)
+# How many run results ``remember`` keeps: enough for the few configurations a
+# developer alternates between (the whole tree, a folder, another output format).
+MEMOS_KEPT = 8
 
 
 def _sha256(data: bytes) -> str:
@@ -90,9 +98,32 @@ class SummaryCache:
             self.database.execute("DELETE FROM entries WHERE key = ? AND body = ?", (key, row[0]))
         return body
 
-    def put_bytes(self, key: str, body: bytes) -> bool:
-        """Store ``body`` (any bytes) under ``key``; False if it could not be stored."""
-        return self._write([(key, body)])
+    def remember(self, key: str, body: bytes) -> None:
+        """Keep ``body``, the result of a whole run, under ``key``; only the
+        ``MEMOS_KEPT`` most recently used such results are kept.
+
+        Unlike summaries, such a result changes with every edit anywhere in
+        the project: kept forever, one per edit, they would fill the disk.
+        """
+        self.database.execute(
+            "INSERT OR REPLACE INTO memos (key, used, body) VALUES (?, ?, ?)",
+            (_checked(key), time.time_ns(), _entry_header(key, body) + body),
+        )
+        self.database.execute(
+            "DELETE FROM memos WHERE key NOT IN (SELECT key FROM memos ORDER BY used DESC LIMIT ?)",
+            (MEMOS_KEPT,),
+        )
+
+    def recall(self, key: str) -> bytes | None:
+        """The body ``remember`` kept under ``key`` (checksum verified), or None."""
+        row = self.database.query("SELECT body FROM memos WHERE key = ?", (_checked(key),))
+        body = _verified_body(bytes(row[0]), key) if row is not None else None
+        if body is None:
+            if row is not None:
+                self.database.execute("DELETE FROM memos WHERE key = ?", (key,))
+            return None
+        self.database.execute("UPDATE memos SET used = ? WHERE key = ?", (time.time_ns(), key))
+        return body
 
     def _delete(self, key: str) -> None:
         self.database.execute("DELETE FROM entries WHERE key = ?", (key,))

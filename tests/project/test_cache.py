@@ -124,6 +124,23 @@ def test_content_addressed_entries_are_written_once(tmp_path: Path) -> None:
     assert cache.get(key) == {"records": []}
 
 
+def test_only_the_most_recently_used_run_results_are_kept(tmp_path: Path) -> None:
+    # One per edit of the project: kept forever they would fill the disk.
+    cache = SummaryCache(tmp_path)
+    keys = [cache.key(f"run {n}", "fp") for n in range(cache_module.MEMOS_KEPT + 5)]
+    cache.remember(keys[0], b"first")
+    for key in keys[1:]:
+        cache.remember(key, key.encode())
+        assert cache.recall(keys[0]) == b"first"  # in use: kept
+    with sqlite3.connect(cache.database.path) as connection:
+        assert connection.execute("SELECT count(*) FROM memos").fetchone()[0] == cache_module.MEMOS_KEPT
+    assert cache.recall(keys[1]) is None  # the least recently used went first
+    assert cache.recall(keys[-1]) == keys[-1].encode()
+    with sqlite3.connect(cache.database.path) as connection:
+        connection.execute("UPDATE memos SET body = substr(body, 1, 20)")
+    assert cache.recall(keys[-1]) is None  # damaged: a miss
+
+
 def _hammer(directory: str, worker: int, rounds: int, errors: Any) -> None:
     """Write, read and sometimes wipe the cache; report any wrong read or exception."""
     cache = SummaryCache(Path(directory))

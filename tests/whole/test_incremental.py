@@ -58,10 +58,11 @@ def test_corrupt_or_deleted_cache_gives_the_same_findings(tmp_path: Path, coropr
     snapshot.write_bytes(snapshot.read_bytes()[:-10])
     summary, findings = _stats(root, coroproj_json)
     assert findings == expected and (summary["parsed"], summary["cached"]) == (0, 3)
-    # Truncate every stored summary, the snapshot's too.
+    # Truncate every stored summary, the snapshot's and the remembered run results too.
     with sqlite3.connect(cache / "summaries.sqlite3") as connection:
-        assert connection.execute("SELECT count(*) FROM entries").fetchone()[0]
-        connection.execute("UPDATE entries SET body = substr(body, 1, length(body) / 2)")
+        for table in ("entries", "memos"):
+            assert connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            connection.execute(f"UPDATE {table} SET body = substr(body, 1, length(body) / 2)")
     snapshot.write_bytes(snapshot.read_bytes()[: len(snapshot.read_bytes()) // 2])
     summary, findings = _stats(root, coroproj_json)
     assert findings == expected and summary["parsed"] == 3
