@@ -70,49 +70,64 @@ def defining_units(summaries: Iterable[UnitSummary]) -> dict[str, set[str]]:
     return where
 
 
-def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
-    """Unit -> units defining a function it calls.
+def unit_dependencies(summaries: Iterable[UnitSummary]) -> list[tuple[str, str]]:
+    """Sorted (unit, unit defining a function it calls) pairs.
 
     A call to a function the unit defines itself adds no edge, also when
     other units define it too (a header's ``static inline`` function, which
     every includer compiles): a per-file tool analyses that copy locally.
     """
-    import networkx as nx
-
     summaries = list(summaries)
     # Worked out per distinct run of records, not per unit: a header's runs
-    # are shared by all its includers.  A unit defines a function when one of
-    # its runs does; only calls to functions some unit defines can make edges.
-    runs_of = {summary.unit: summary.record_runs("declarations") for summary in summaries}
-    defining: dict[str, list[int]] = {}  # function -> the runs defining it
-    includers: dict[int, list[str]] = {}  # run -> the units holding it
-    for unit, runs in runs_of.items():
-        for run in runs:
-            holders = includers.get(id(run))
-            if holders is None:
-                holders = includers[id(run)] = []
-                for symbol in _definitions(run):
-                    defining.setdefault(symbol, []).append(id(run))
-            holders.append(unit)
+    # are shared by all its includers.  Sets of units are bit masks (bit i:
+    # the i-th summary): a unit defines a function when one of its runs does,
+    # so "the units defining f" is the union of the masks of f's defining runs.
+    holders: dict[int, int] = {}  # run -> mask of the units holding it
+    runs: dict[int, list[Declaration]] = {}
+    for position, summary in enumerate(summaries):
+        for run in summary.record_runs("declarations"):
+            holders[id(run)] = holders.get(id(run), 0) | 1 << position
+            runs[id(run)] = run
+    defining: dict[str, int] = {}  # function -> mask of the units defining it
+    for key, run in runs.items():
+        for symbol in _definitions(run):
+            defining[symbol] = defining.get(symbol, 0) | holders[key]
     relevant: dict[int, frozenset[str]] = {}  # call run -> its callees that some unit defines
-    edges: set[tuple[str, str]] = set()
-    for summary in summaries:
-        own_runs = {id(run) for run in runs_of[summary.unit]}
+    edges = []
+    for position, summary in enumerate(summaries):
         callees: set[str] = set()
         for run in summary.record_runs("calls"):
             found = relevant.get(id(run))
             if found is None:
                 found = relevant[id(run)] = frozenset(c for c in _callees(run) if c in defining)
             callees |= found
-        target_runs: set[int] = set()
+        bit, targets = 1 << position, 0
         for callee in callees:
-            runs = defining[callee]
-            if own_runs.isdisjoint(runs):
-                target_runs.update(runs)
-        edges.update((summary.unit, unit) for run in target_runs for unit in includers[run])
+            units = defining[callee]
+            if not units & bit:
+                targets |= units
+        edges += [(summary.unit, summaries[target].unit) for target in _bits(targets)]
+    return sorted(set(edges))
+
+
+def _bits(mask: int) -> list[int]:
+    """The positions of the bits set in ``mask``."""
+    positions = []
+    while mask:
+        low = mask & -mask
+        positions.append(low.bit_length() - 1)
+        mask ^= low
+    return positions
+
+
+def file_dependency_graph(summaries: Iterable[UnitSummary]) -> nx.DiGraph:
+    """Unit -> units defining a function it calls (``unit_dependencies``)."""
+    import networkx as nx
+
+    summaries = list(summaries)
     graph = nx.DiGraph()
     graph.add_nodes_from(summary.unit for summary in summaries)
-    graph.add_edges_from(sorted(edges))
+    graph.add_edges_from(unit_dependencies(summaries))
     return graph
 
 
@@ -143,18 +158,28 @@ def per_file_fixpoint(
     ``groups``: the units' ``dependency_order``, if already known.
     """
     known = set(program.roots)
-    # Only a call to a function that can ever become known makes progress:
-    # keep those calls of each unit, found once per shared run.
+    # Only a call to a function that can ever become known, and that is no
+    # barrier, makes progress: keep those calls (each pair once per run),
+    # found once per shared run and kept as the runs are shared.
     reachable = _ever_known(program)
+    passes = {node for node in reachable if node in program.roots or not program.is_barrier(node)}
 
     def progressing(run: list[Call]) -> list[tuple[str, str]]:
-        pairs = [(call.caller, _node(call)) for call in run]
-        return [(caller, callee) for caller, callee in pairs if callee in reachable]
+        pairs = dict.fromkeys((call.caller, _node(call)) for call in run)
+        return [(caller, callee) for caller, callee in pairs if callee in passes]
 
-    calls_of = {
-        summary.unit: [pair for run in runs for pair in run]
-        for summary, runs in zip(summaries, _per_run(summaries, "calls", progressing), strict=True)
-    }
+    runs_of = dict(zip((s.unit for s in summaries), _per_run(summaries, "calls", progressing), strict=True))
+    # Which units each function is called from: the analysis of a unit learns
+    # nothing new unless one of its callees became known since its last one.
+    holders: dict[int, list[str]] = {}  # run -> the units holding it
+    for unit, runs in runs_of.items():
+        for run in runs:
+            holders.setdefault(id(run), []).append(unit)
+    calling: dict[str, list[int]] = {}  # function -> the runs calling it
+    for key, run in {id(run): run for runs in runs_of.values() for run in runs}.items():
+        for callee in {callee for _, callee in run}:
+            calling.setdefault(callee, []).append(key)
+    stale = set(runs_of)  # units whose next analysis could learn something
     rounds = 0
     if groups is None:
         groups = dependency_order(file_dependency_graph(summaries))
@@ -166,7 +191,13 @@ def per_file_fixpoint(
             changed = False
             for unit in group:
                 rounds += 1
-                changed |= _analyse_unit(program, calls_of[unit], known)
+                if unit not in stale:
+                    continue  # its analysis would learn nothing: counted, not run
+                stale.discard(unit)
+                for learnt in _analyse_unit(runs_of[unit], known):
+                    changed = True
+                    for run in calling.get(learnt, ()):
+                        stale.update(holders[run])
             changed &= len(group) > 1
     return PerFileRun(frozenset(known), rounds)
 
@@ -192,17 +223,17 @@ def _ever_known(program: Program) -> set[str]:
     return reached
 
 
-def _analyse_unit(program: Program, calls: list[tuple[str, str]], known: set[str]) -> bool:
-    """One unit's local fixpoint over its (caller, callee) calls; True if it learnt something."""
-    learnt = False
+def _analyse_unit(runs: list[list[tuple[str, str]]], known: set[str]) -> list[str]:
+    """One unit's local fixpoint over its runs of (caller, callee) calls (none
+    to a barrier): the functions it learnt to be coroutine functions, added to ``known``."""
+    learnt = []
     progress = True
     while progress:
         progress = False
-        for caller, callee in calls:
-            if caller in known or callee not in known:
-                continue
-            if callee not in program.roots and program.is_barrier(callee):
-                continue
-            known.add(caller)
-            progress = learnt = True
+        for run in runs:
+            for caller, callee in run:
+                if callee in known and caller not in known:
+                    known.add(caller)
+                    learnt.append(caller)
+                    progress = True
     return learnt

@@ -56,6 +56,7 @@ class ProjectAnalysis:
     database: Path
     analysis: Analysis
     stats: RunStats
+    cache_dir: Path | None = None  # where this run's summaries and results are kept
 
 
 # Header parses shared by the units one worker process analyses, and with
@@ -293,7 +294,7 @@ def analyse_project(
     if worth_rewriting(snapshot, used, len(jobs)):
         save_snapshot(cache_dir, project.fingerprint, entries)
     analysis = analyse(summaries, options, failures)
-    return ProjectAnalysis(root, project.database, analysis, stats)
+    return ProjectAnalysis(root, project.database, analysis, stats, cache_dir)
 
 
 def _held_summaries(project: PreparedProject, snapshot: Entries) -> list[UnitSummary | None]:

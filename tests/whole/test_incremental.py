@@ -102,3 +102,22 @@ def test_an_edited_unit_is_never_taken_from_the_snapshot_of_an_earlier_run(
     _touch(root / "a.c", CHAIN["a.c"])
     _, restored = _stats(root, coroproj_json)
     assert restored == findings
+
+
+def test_file_statistics_follow_edits_whether_the_unit_order_is_remembered_or_not(
+    tmp_path: Path, coroproj_json
+) -> None:
+    root = make_tree(tmp_path, CHAIN)
+    first, _ = _stats(root, coroproj_json)
+    assert first["files"] == {"dependency_groups": 3, "largest_cycle": 0, "per_file_analyses": 3}
+    # No dependency changes: the remembered order of the units is used.
+    _touch(root / "a.c", (root / "a.c").read_text() + "static int unused_here;\n")
+    second, _ = _stats(root, coroproj_json)
+    assert second["parsed"] == 1 and second["files"] == first["files"]
+    # c.c now calls into a.c: a, b, c form one cycle, ordered afresh.
+    _touch(root / "c.c", (root / "c.c").read_text() + "void a_top(void);\nvoid c_back(void) { a_top(); }\n")
+    third, _ = _stats(root, coroproj_json)
+    assert third["files"]["dependency_groups"] == 1 and third["files"]["largest_cycle"] == 3
+    subprocess.run(["rm", "-rf", str(root / ".coroproj")], check=True)
+    fresh, _ = _stats(root, coroproj_json)
+    assert fresh["files"] == third["files"]
