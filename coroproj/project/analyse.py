@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from coroproj.project.config import Config
 from coroproj.project.discover import locate_database
 from coroproj.project.overlay import OVERLAY_DIR, HeaderOverlay, build_overlay
 from coroproj.project.parts import PartLoader, is_layout, split_summary
-from coroproj.project.runner import run_jobs
+from coroproj.project.runner import RunResult, run_jobs
 from coroproj.project.snapshot import Entries, load_snapshot, save_snapshot, worth_rewriting
 
 
@@ -239,18 +240,38 @@ def analyse_project(
         return dataclasses.replace(done, layout=None, unit=unit)
 
     # Units unchanged since the last full run come from its snapshot, in one
-    # read; only the others go to the workers.
-    snapshot = load_snapshot(cache_dir, project.fingerprint)
-    held = _held_summaries(project, snapshot)
-    try:
-        run = run_jobs(
+    # read; only the others go to the workers.  Which units changed the index
+    # says alone, so the snapshot is read while the workers summarise those.
+    index = project.index()
+    current = [index.unchanged_summary_key(job, remember_moves=True) for job in jobs]
+    snapshot: Entries = {}
+
+    def summarise(
+        works: list[_Work], meanwhile: Callable[[], object] | None = None
+    ) -> RunResult[_Work, _Done]:
+        return run_jobs(
             _summarise_job,
-            [work for work, unit in zip(orders, held, strict=True) if unit is None],
+            works,
             workers=workers or os.cpu_count() or 1,
             quiet=quiet,
             description="Analysing",
             describe=lambda work: os.path.relpath(work.job.file, root),
+            meanwhile=meanwhile,
         )
+
+    try:
+        run = summarise(
+            [work for work, key in zip(orders, current, strict=True) if key is None],
+            meanwhile=lambda: snapshot.update(load_snapshot(cache_dir, project.fingerprint)),
+        )
+        held = [_held(snapshot, job.key, key) for job, key in zip(jobs, current, strict=True)]
+        # Unchanged units the snapshot lacks (it is rewritten only now and then)
+        # come from their cached summaries.
+        lacking = summarise(
+            [work for work, key, unit in zip(orders, current, held, strict=True) if key and unit is None]
+        )
+        run.results += lacking.results
+        run.failures += lacking.failures
         # Joined once the workers are gone: the records of the whole program
         # and the workers' header caches are never in memory at the same time.
         run.results = [(work, join(done)) for work, done in run.results]
@@ -297,17 +318,10 @@ def analyse_project(
     return ProjectAnalysis(root, project.database, analysis, stats, cache_dir)
 
 
-def _held_summaries(project: PreparedProject, snapshot: Entries) -> list[UnitSummary | None]:
-    """For each job, its summary from the snapshot if the unit is unchanged since, else None."""
-    if not snapshot:
-        return [None] * len(project.jobs)
-    index = project.index()
-    held: list[UnitSummary | None] = []
-    for job in project.jobs:
-        entry = snapshot.get(job.key)
-        current = index.unchanged_summary_key(job, remember_moves=True) if entry else None
-        held.append(entry[1] if entry is not None and current == entry[0] else None)
-    return held
+def _held(snapshot: Entries, job_key: str, summary_key: str | None) -> UnitSummary | None:
+    """The unit's summary from the snapshot, if the index vouches for the key it was saved under."""
+    entry = snapshot.get(job_key) if summary_key else None
+    return entry[1] if entry is not None and entry[0] == summary_key else None
 
 
 def _annotation_overlay(

@@ -90,20 +90,27 @@ def run_jobs(
     description: str = "Analysing",
     describe: Callable[[JobT], str] = str,
     console: Console | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> RunResult[JobT, ResultT]:
-    """Apply ``work`` to every job (``workers`` processes; default: all CPUs)."""
+    """Apply ``work`` to every job (``workers`` processes; default: all CPUs).
+
+    ``meanwhile`` is called in this process while the worker processes run
+    (before the jobs, when they run here): work of its own that overlaps theirs.
+    """
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     console = console or Console(stderr=True)
     outcomes: dict[int, _Outcome[ResultT]] = {}
     progress = _Progress(console, _wants_progress(console, quiet), description, len(jobs))
     try:
-        if workers == 1 or len(jobs) <= 1:
+        if workers == 1 or not jobs:
+            if meanwhile is not None:
+                meanwhile()
             progress.start()
             for position, job in enumerate(jobs):
                 outcomes[position] = _run_one(work, job)
                 progress.advance(describe(job))
         else:
-            _run_in_pool(work, jobs, min(workers, len(jobs)), outcomes, progress, describe)
+            _run_in_pool(work, jobs, min(workers, len(jobs)), outcomes, progress, describe, meanwhile)
     finally:
         progress.stop()
     run: RunResult[JobT, ResultT] = RunResult()
@@ -123,6 +130,7 @@ def _run_in_pool(
     outcomes: dict[int, _Outcome[ResultT]],
     progress: _Progress,
     describe: Callable[[JobT], str],
+    meanwhile: Callable[[], object] | None,
 ) -> None:
     orphaned: list[int] = []  # jobs whose worker pool broke under them
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
@@ -133,6 +141,8 @@ def _run_in_pool(
         # so no child inherits a lock that thread might hold.
         progress.start()
         try:
+            if meanwhile is not None:
+                meanwhile()
             for future in as_completed(futures):
                 position = futures[future]
                 try:

@@ -130,3 +130,31 @@ def test_ctrl_c_stops_the_run_without_waiting_for_the_units_in_flight(tmp_path: 
     assert process.returncode == 130 and stdout.strip() == "interrupted", stderr
     assert time.monotonic() - sent < 10, "the run waited for the units in flight"
     assert "Traceback" not in stderr  # the workers leave the interrupt to the parent
+
+
+def wait_for_file(job: str) -> str:
+    """Finishes only once the parent's ``meanwhile`` has created the file."""
+    deadline = time.monotonic() + 30
+    while not Path(job).exists():
+        if time.monotonic() > deadline:
+            return "never saw it"
+        time.sleep(0.01)
+    return "saw it"
+
+
+def test_meanwhile_runs_here_while_the_workers_run(tmp_path: Path) -> None:
+    # Even for one job: the worker waits for what the parent does meanwhile.
+    flag = tmp_path / "flag"
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        flag.touch()
+
+    run = run_jobs(wait_for_file, [str(flag)], workers=2, console=quiet_console(), meanwhile=meanwhile)
+    assert run.results == [(str(flag), "saw it")] and calls == [os.getpid()]
+    calls.clear()
+    run = run_jobs(square_or_fail, [2], workers=1, console=quiet_console(), meanwhile=meanwhile)
+    assert run.results == [(2, 4)] and len(calls) == 1
+    run = run_jobs(square_or_fail, [], workers=2, console=quiet_console(), meanwhile=meanwhile)
+    assert run.results == [] and len(calls) == 2
