@@ -82,13 +82,16 @@ class _Work:
 @dataclass(frozen=True)
 class _Done:
     job_key: str
-    # The layout (see ``parts``) as JSON text: kept so until every unit is in,
-    # a tenth of the memory its decoded form takes.
+    # The layout (see ``parts``) as JSON text, when the summary cache does not
+    # hold it under ``summary_key``; otherwise the parent reads it there once
+    # every unit is in (sent along, QEMU's would wait in its memory: 45 MB).
     layout: bytes | None
     rebuilt: bool
     summary_key: str = ""
     failure: Finding | None = None  # the parse-error finding
-    unit: UnitSummary | None = None  # joined from ``layout`` once the workers are done
+    # The header parts the layout names, as JSON text, when the cache could not store them.
+    parts: dict[str, bytes] | None = None
+    unit: UnitSummary | None = None  # joined from the layout once the workers are done
 
 
 # This process's unit index for the run under way: the few thousand headers
@@ -117,6 +120,7 @@ def _summarise_job(work: _Work) -> _Done:
     job = work.job
     index = _run_index(work)
     cache = index.cache
+    unstored: dict[str, bytes] = {}  # parts the cache could not store
     try:
 
         def preprocess(job: CompileJob) -> str:
@@ -132,15 +136,19 @@ def _summarise_job(work: _Work) -> _Done:
             layout, parts = split_summary(summary)
             # Content-addressed: a stored part is right unless it was damaged,
             # which is what a rebuild is for.
-            cache.put_content_addressed(parts, again=work.rebuild)
+            if not cache.put_content_addressed(parts, again=work.rebuild):
+                unstored.update(parts)
             return Summarised(layout, read_files(summary.marked_files, job.directory))
 
         def usable(entry: dict[str, Any]) -> bool:
             return is_layout(entry) and not work.rebuild
 
         built = cached_or_build(job, index, preprocess, summarise, usable)
+        if not unstored and not work.rebuild and cache.exists(built.key):
+            return _Done(job.key, None, built.rebuilt, built.key)
+        # A rebuild's layout is not read back: the cache just failed to give it.
         layout = json.dumps(built.summary, separators=(",", ":")).encode()
-        return _Done(job.key, layout, built.rebuilt, built.key)
+        return _Done(job.key, layout, built.rebuilt, built.key, parts=unstored or None)
     except SourceError as error:
         return _Done(job.key, None, True, failure=failure_finding(error))
 
@@ -223,21 +231,36 @@ def analyse_project(
     orders = [_Work(job, cache_dir, options, project.fingerprint, overlay, run_token) for job in jobs]
     # Each header part is decoded once for the whole run and its records shared
     # by the summaries of every unit that includes it.
-    parts = PartLoader(SummaryCache(cache_dir).get)
+    summaries_cache = SummaryCache(cache_dir)
+    sent_parts: dict[str, bytes] = {}  # parts a worker could not store in the cache
+
+    def read_part(key: str) -> Any:
+        sent = sent_parts.get(key)
+        return json.loads(sent) if sent is not None else summaries_cache.get(key)
+
+    parts = PartLoader(read_part)
     by_key = {work.job.key: work for work in orders}
 
+    def layout(done: _Done) -> dict[str, Any]:
+        found = json.loads(done.layout) if done.layout is not None else summaries_cache.get(done.summary_key)
+        if found is None:
+            raise KeyError(done.summary_key)
+        return found
+
     def join(done: _Done) -> _Done:
-        if done.layout is None:
+        if done.failure is not None:
             return done
         try:
-            unit = parts.join(json.loads(done.layout))
+            sent_parts.update(done.parts or {})
+            unit = parts.join(layout(done))
         except (KeyError, TypeError, ValueError):
-            # A part went missing or was damaged since: summarise this unit again.
+            # The layout or a part went missing or was damaged since: summarise this unit again.
             done = _summarise_job(dataclasses.replace(by_key[done.job_key], rebuild=True))
-            if done.layout is None:
+            if done.failure is not None:
                 return done
-            unit = parts.join(json.loads(done.layout))
-        return dataclasses.replace(done, layout=None, unit=unit)
+            sent_parts.update(done.parts or {})
+            unit = parts.join(layout(done))
+        return dataclasses.replace(done, layout=None, parts=None, unit=unit)
 
     # Units unchanged since the last full run come from its snapshot, in one
     # read; only the others go to the workers.  Which units changed the index

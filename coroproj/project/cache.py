@@ -140,8 +140,9 @@ class SummaryCache:
         body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return self._write([(key, body)])
 
-    def put_content_addressed(self, entries: dict[str, bytes], *, again: bool = False) -> None:
-        """Store entries whose keys are the hashes of their contents, given as JSON text.
+    def put_content_addressed(self, entries: dict[str, bytes], *, again: bool = False) -> bool:
+        """Store entries whose keys are the hashes of their contents, given as JSON text;
+        whether they are all stored now.
 
         Such an entry is written once: an entry stored under its key is right,
         unless it was damaged, and ``again`` writes it anyway for that case.
@@ -150,8 +151,10 @@ class SummaryCache:
             entries = {
                 key: body for key, body in entries.items() if key not in self._stored and not self.exists(key)
             }
-        if self._write(list(entries.items())):
-            self._stored.update(entries)
+        if not self._write(list(entries.items())):
+            return False
+        self._stored.update(entries)
+        return True
 
     def _write(self, entries: list[tuple[str, bytes]]) -> bool:
         if not entries:

@@ -121,3 +121,13 @@ def test_file_statistics_follow_edits_whether_the_unit_order_is_remembered_or_no
     subprocess.run(["rm", "-rf", str(root / ".coroproj")], check=True)
     fresh, _ = _stats(root, coroproj_json)
     assert fresh["files"] == third["files"]
+
+
+def test_a_summary_cache_that_cannot_store_still_gives_the_findings(tmp_path: Path, coroproj_json) -> None:
+    # The workers' layouts then travel to the parent instead of being read back from the cache.
+    root = make_tree(tmp_path, CHAIN)
+    _, expected = _stats(root, coroproj_json)
+    subprocess.run(["rm", "-rf", str(root / ".coroproj")], check=True)
+    (root / ".coroproj" / "summaries.sqlite3").mkdir(parents=True)
+    summary, findings = _stats(root, coroproj_json)
+    assert findings == expected and summary["parsed"] == 3
