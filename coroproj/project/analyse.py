@@ -144,7 +144,7 @@ def _summarise_job(work: _Work) -> _Done:
             return is_layout(entry) and not work.rebuild
 
         built = cached_or_build(job, index, preprocess, summarise, usable)
-        if not unstored and not work.rebuild and cache.exists(built.key):
+        if built.stored and not unstored and not work.rebuild:
             return _Done(job.key, None, built.rebuilt, built.key)
         # A rebuild's layout is not read back: the cache just failed to give it.
         layout = json.dumps(built.summary, separators=(",", ":")).encode()

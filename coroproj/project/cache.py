@@ -496,6 +496,7 @@ class Built(NamedTuple):
     summary: dict[str, Any]
     rebuilt: bool  # summarised in this call (not found in the cache)
     key: str  # the summary's cache key
+    stored: bool = True  # whether the cache holds it under ``key`` (False: it could not be written)
 
 
 class Summarised(NamedTuple):
@@ -530,6 +531,6 @@ def cached_or_build(
         index.record(job, included_files(text, job.directory), key)
         return Built(summary, False, key)
     summarised = summarise(job, text)
-    index.cache.put(key, summarised.summary)
+    stored = index.cache.put(key, summarised.summary)
     index.record(job, summarised.read, key)
-    return Built(summarised.summary, True, key)
+    return Built(summarised.summary, True, key, stored)
