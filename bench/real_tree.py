@@ -18,7 +18,9 @@ one run, medians of ``--repeat`` runs, each a separate process as a user runs it
 Peak memory is sampled every 50 ms over the whole process tree (parent and
 workers, their proportional set sizes summed, so pages a forked worker
 shares with its parent count once), and the largest single process's
-resident set beside it.
+resident set beside it.  A child that still runs in its parent's memory
+(``vfork``: the moment between a worker starting the preprocessor and the
+``exec``) is the same memory, and is not counted a second time.
 The tree's files are restored byte for byte after each edit, whatever happens.
 """
 
@@ -28,8 +30,11 @@ import argparse
 import array
 import compileall
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -66,6 +71,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+_KCMP = {"x86_64": 312, "aarch64": 272}.get(platform.machine())  # kcmp(2)'s syscall number
+_KCMP_VM = 1
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _same_memory(pid: int, other: int) -> bool:
+    """Whether two processes share one address space (a vforked child before its exec)."""
+    if _KCMP is None:
+        return False
+    return _LIBC.syscall(_KCMP, pid, other, _KCMP_VM, 0, 0) == 0
+
+
 def _memory_mb(pid: int) -> tuple[float, float]:
     """(proportional set size, resident set size) of one process, in MB.
 
@@ -98,7 +115,7 @@ def run_measured(
             while frontier:
                 pid = frontier.pop()
                 pids.append(pid)
-                frontier += _children(pid)
+                frontier += [child for child in _children(pid) if not _same_memory(child, pid)]
             sizes = [_memory_mb(pid) for pid in pids]
             peaks[0] = max(peaks[0], sum(pss for pss, _ in sizes))
             peaks[1] = max(peaks[1], max((rss for _, rss in sizes), default=0.0))

@@ -65,6 +65,15 @@ class ProjectAnalysis:
 _SEGMENTS = SegmentCache()
 SEGMENTS_DIR = "segments"
 
+# A worker is replaced by a fresh process once its resident memory is past
+# this after a unit.  It needs ~45 MB for the interpreter and ~65 MB for the
+# header parses it keeps (``_SEGMENTS``, full after a few dozen QEMU units);
+# a unit much larger than the rest (QEMU's x86 intrinsics headers, a 3 MB
+# opcode table) leaves 30-50 MB more behind that Python never gives back,
+# and a long run creeps up the same way.  A new worker reads the headers it
+# needs from the segment store: ~2 s of work, against ~100 MB of a -j 2 run.
+WORKER_RETIRE_MB = 150
+
 
 @dataclass(frozen=True)
 class _Work:
@@ -280,6 +289,7 @@ def analyse_project(
             description="Analysing",
             describe=lambda work: os.path.relpath(work.job.file, root),
             meanwhile=meanwhile,
+            retire_above_mb=WORKER_RETIRE_MB,
         )
 
     try:

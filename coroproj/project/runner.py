@@ -7,9 +7,10 @@ and returns every result and every failure in the order of ``jobs``:
   error, a missing header) with its message;
 - any other exception is a bug in coroproj, but it still only fails that job:
   it is reported as an internal error with the traceback kept for debugging;
-- a worker process that dies (a crash, ``os._exit``, the OOM killer) breaks
-  the pool; the jobs that were in flight are then retried one per fresh
-  process, so only the job that really kills its process fails.
+- a worker process that dies (a crash, ``os._exit``, the OOM killer) fails
+  the one job it was running, and a fresh process takes its place;
+- a worker whose memory grew past ``retire_above_mb`` is replaced by a
+  fresh process between two jobs (``_serve`` says why).
 
 ``work`` and the jobs must be picklable (a module-level function).  With one
 worker everything runs in this process, which is what a debugger wants.
@@ -19,15 +20,20 @@ nothing is printed, so CI logs stay clean.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import gc
+import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any, Generic, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -91,11 +97,14 @@ def run_jobs(
     describe: Callable[[JobT], str] = str,
     console: Console | None = None,
     meanwhile: Callable[[], object] | None = None,
+    retire_above_mb: float | None = None,
 ) -> RunResult[JobT, ResultT]:
     """Apply ``work`` to every job (``workers`` processes; default: all CPUs).
 
     ``meanwhile`` is called in this process while the worker processes run
     (before the jobs, when they run here): work of its own that overlaps theirs.
+    ``retire_above_mb``: a worker whose resident memory is above this after
+    a job is replaced by a fresh process (see ``_serve``).
     """
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     console = console or Console(stderr=True)
@@ -110,7 +119,9 @@ def run_jobs(
                 outcomes[position] = _run_one(work, job)
                 progress.advance(describe(job))
         else:
-            _run_in_pool(work, jobs, min(workers, len(jobs)), outcomes, progress, describe, meanwhile)
+            _run_in_pool(
+                work, jobs, min(workers, len(jobs)), outcomes, progress, describe, meanwhile, retire_above_mb
+            )
     finally:
         progress.stop()
     run: RunResult[JobT, ResultT] = RunResult()
@@ -131,47 +142,160 @@ def _run_in_pool(
     progress: _Progress,
     describe: Callable[[JobT], str],
     meanwhile: Callable[[], object] | None,
+    retire_above_mb: float | None,
 ) -> None:
-    orphaned: list[int] = []  # jobs whose worker pool broke under them
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
-        futures: dict[Future[_Outcome[ResultT]], int] = {
-            pool.submit(_run_one, work, job): position for position, job in enumerate(jobs)
-        }
-        # Workers are forked by now; the bar's refresh thread starts only after,
-        # so no child inherits a lock that thread might hold.
-        progress.start()
-        try:
-            if meanwhile is not None:
-                meanwhile()
-            for future in as_completed(futures):
-                position = futures[future]
-                try:
-                    outcomes[position] = future.result()
-                except BrokenProcessPool:
-                    orphaned.append(position)
-                    continue
-                except Exception as error:  # e.g. a result that cannot be pickled
-                    outcomes[position] = _Outcome(
-                        failure=f"internal error: {type(error).__name__}: {error}",
-                        internal=True,
-                        details="".join(traceback.format_exception(error)),
-                    )
+    pool = _Pool(work, jobs, retire_above_mb)
+    try:
+        for _ in range(workers):
+            for position, outcome in pool.dispatch(pool.start()):
+                outcomes[position] = outcome
                 progress.advance(describe(jobs[position]))
-        except KeyboardInterrupt:
-            # Stop now, not when the units in flight are done: the workers are
-            # killed (every cache write is a rename or a SQLite transaction, so
-            # an interrupted one leaves nothing half-written behind).
-            workers_running = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)  # forgets its processes
-            for process in workers_running:
-                process.kill()
-            raise
-    # Which orphan killed the pool is unknown: give each its own process.
-    if orphaned:
-        progress.stop()
-    for position in sorted(orphaned):
-        outcomes[position] = _run_isolated(work, jobs[position])
-        progress.advance(describe(jobs[position]))
+        # Forked by now: the bar draws only when told (``_Progress``), with no
+        # thread of its own, so no worker forked later inherits a lock it holds.
+        progress.start()
+        if meanwhile is not None:
+            meanwhile()
+        for position, outcome in pool.outcomes():
+            outcomes[position] = outcome
+            progress.advance(describe(jobs[position]))
+    except KeyboardInterrupt:
+        # Stop now, not when the units in flight are done: the workers are
+        # killed (every cache write is a rename or a SQLite transaction, so
+        # an interrupted one leaves nothing half-written behind).
+        pool.kill()
+        raise
+    finally:
+        pool.close()
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+    position: int | None = None  # the job it is running
+
+
+class _Pool(Generic[JobT, ResultT]):
+    """Worker processes fed one job at a time, each replaced when it retires or dies.
+
+    One job at a time per worker is what lets a worker retire between two
+    jobs, and what tells which job a dying worker was running: that job
+    alone fails.
+    """
+
+    def __init__(
+        self, work: Callable[[JobT], ResultT], jobs: Sequence[JobT], retire_above_mb: float | None
+    ) -> None:
+        self.work, self.jobs, self.retire_above_mb = work, jobs, retire_above_mb
+        self.waiting = deque(range(len(jobs)))
+        self.workers: list[_Worker] = []
+
+    def start(self) -> _Worker:
+        ours, theirs = _FORK.Pipe()
+        process = _FORK.Process(target=_serve, args=(theirs, self.work, self.retire_above_mb), daemon=True)
+        process.start()
+        theirs.close()  # so that its death reads as the end of our side
+        worker = _Worker(process, ours)
+        self.workers.append(worker)
+        return worker
+
+    def dispatch(self, worker: _Worker) -> list[tuple[int, _Outcome[ResultT]]]:
+        """Give ``worker`` the next job; the outcomes of jobs that could not even be sent."""
+        unsent: list[tuple[int, _Outcome[ResultT]]] = []
+        worker.position = None
+        while self.waiting:
+            position = self.waiting.popleft()
+            try:
+                worker.connection.send((position, self.jobs[position]))
+            except Exception as error:  # a job that cannot be pickled
+                unsent.append((position, _internal(error)))
+                continue
+            worker.position = position
+            break
+        return unsent
+
+    def outcomes(self) -> Iterator[tuple[int, _Outcome[ResultT]]]:
+        """Each job's outcome as it comes in, until every job has one."""
+        while True:
+            busy = {worker.connection: worker for worker in self.workers if worker.position is not None}
+            if not busy:
+                return
+            for connection in wait(list(busy)):
+                worker = busy[connection]
+                position = worker.position
+                assert position is not None
+                try:
+                    _, outcome, retiring = connection.recv()
+                except (EOFError, OSError):
+                    outcome, retiring = _DIED, True
+                yield position, outcome
+                if retiring:
+                    self._stop(worker)
+                    if not self.waiting:
+                        continue
+                    worker = self.start()
+                yield from self.dispatch(worker)
+
+    def _stop(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        worker.connection.close()
+        worker.process.join(timeout=10)
+        if worker.process.is_alive():
+            worker.process.kill()
+
+    def kill(self) -> None:
+        for worker in self.workers:
+            worker.process.kill()
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            if worker.process.is_alive():
+                with contextlib.suppress(OSError):
+                    worker.connection.send(None)  # done: return
+            self._stop(worker)
+
+
+_FORK = multiprocessing.get_context("fork")
+
+_DIED: _Outcome[Any] = _Outcome(
+    failure="internal error: the worker process died while analysing this unit", internal=True
+)
+
+
+def _internal(error: BaseException) -> _Outcome[Any]:
+    return _Outcome(
+        failure=f"internal error: {type(error).__name__}: {error}",
+        internal=True,
+        details="".join(traceback.format_exception(error)),
+    )
+
+
+def _serve(connection: Connection, work: Callable[[JobT], ResultT], retire_above_mb: float | None) -> None:
+    """A worker process: run the jobs sent to it until told to stop, or until it retires.
+
+    A worker retires when, after a job, its resident memory is above
+    ``retire_above_mb``: memory Python's allocator cannot give back (one
+    large unit leaves its arenas pinned by the few objects kept after it)
+    is given back by ending the process, and a fresh one takes its place.
+    """
+    _start_worker()
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        position, job = message
+        outcome = _run_one(work, job)
+        _give_back_free_memory()
+        retiring = retire_above_mb is not None and _resident_mb() > retire_above_mb
+        try:
+            connection.send((position, outcome, retiring))
+        except Exception as error:  # a result that cannot be pickled
+            connection.send((position, _internal(error), retiring))
+        if retiring:
+            return
 
 
 def _start_worker() -> None:
@@ -187,17 +311,25 @@ def _start_worker() -> None:
     gc.disable()
 
 
-def _run_isolated(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
-    with ProcessPoolExecutor(max_workers=1, initializer=_start_worker) as pool:
-        try:
-            return pool.submit(_run_one, work, job).result()
-        except BrokenProcessPool:
-            return _Outcome(
-                failure="internal error: the worker process died while analysing this unit",
-                internal=True,
-            )
-        except Exception as error:
-            return _Outcome(failure=f"internal error: {type(error).__name__}: {error}", internal=True)
+def _resident_mb() -> float:
+    """This process's resident set size in MB (0 where /proc cannot tell)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE / 1e6
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_LIBC_NAME = ctypes.util.find_library("c")
+_MALLOC_TRIM = getattr(ctypes.CDLL(_LIBC_NAME), "malloc_trim", None) if _LIBC_NAME else None
+
+
+def _give_back_free_memory() -> None:
+    # glibc keeps the free space of its heap (a unit's text, its token and
+    # node arrays) unless asked to return it: 10-15 MB per worker on QEMU.
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class _Progress:
@@ -215,12 +347,15 @@ class _Progress:
                 TextColumn("{task.fields[current]}", style="dim"),
                 console=console,
                 transient=True,
+                # Drawn on each update instead of by a thread of its own: the
+                # pool forks workers during the run (``_run_in_pool``).
+                auto_refresh=False,
             )
             self._task = self._bar.add_task(description, total=total, current="")
 
     def advance(self, label: str) -> None:
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, advance=1, current=label)
+            self._bar.update(self._task, advance=1, current=label, refresh=True)
 
     def start(self) -> None:
         if self._bar is not None and not self._bar.live.is_started:

@@ -63,6 +63,23 @@ def test_a_dying_worker_fails_only_its_own_job() -> None:
     assert "worker process died" in died.message
 
 
+def job_and_process(job: int) -> tuple[int, int]:
+    return job, os.getpid()
+
+
+def test_a_worker_past_its_memory_limit_is_replaced_between_jobs() -> None:
+    jobs = list(range(6))
+    # Every worker is past 0 MB after its first job: each job gets a fresh process.
+    run = run_jobs(job_and_process, jobs, workers=2, console=quiet_console(), retire_above_mb=0)
+    assert [result[0] for _, result in run.results] == jobs and run.ok
+    assert len({pid for _, (_, pid) in run.results}) == len(jobs)
+    # Without a limit the two workers take every job between them.
+    run = run_jobs(job_and_process, jobs, workers=2, console=quiet_console())
+    assert [result[0] for _, result in run.results] == jobs
+    assert len({pid for _, (_, pid) in run.results}) <= 2
+    assert os.getpid() not in {pid for _, (_, pid) in run.results}
+
+
 def test_unpicklable_result_is_an_internal_failure() -> None:
     run = run_jobs(square_or_fail, [11, 2], workers=2, console=quiet_console())
     assert run.results == [(2, 4)]
