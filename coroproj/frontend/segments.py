@@ -23,8 +23,8 @@ replayed; where placement could depend on earlier typedefs (an annotated
 segment), the key also holds whether each of its typedef names names a
 function type.
 
-What is kept is shrunk, being only read from then on: its empty lists
-become one shared tuple, and once a later pass (``summarize``) has kept in
+What is kept is shrunk, being only read from then on: its lists become
+tuples (``_compact``), and once a later pass (``summarize``) has kept in
 the segment's annex what it derived from them, its function bodies are
 dropped; a unit that must walk them again gets them back through
 ``SegmentGroup.restore``.
@@ -54,7 +54,7 @@ from coroproj.frontend.segment_store import SegmentStore, StoredSegment
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 
 # Characters of segment text kept per process; their ASTs, shrunk once kept
-# (``_share_empty_lists``, ``_drop_bodies``), take ~11 times as many bytes.
+# (``_compact``, ``_drop_bodies``), take ~11 times as many bytes.
 # QEMU's units each read 1-3 MB of text, mostly the same headers: 3 MB keeps
 # those every unit includes, and a segment dropped comes back from the store
 # (QEMU 9.2, -j 2: 5 MB took 579 MB at peak, 3 MB 515 MB, in the same time).
@@ -240,7 +240,7 @@ class _UnitParse:
             # An annotated segment's key holds its typedefs' function-ness, which
             # the key above only has once the segment is known to be annotated.
             if shape.annotated or not parsed.annotated:
-                _share_empty_lists(parsed.items)
+                _compact(parsed.items)
                 kept = cache.put(key, parsed)
                 if cache.store is not None:
                     _keep_on_disk(cache.store, key, parsed, first_file, bindings)
@@ -433,25 +433,39 @@ def _with_body(item: c_ast.Node, body: c_ast.Node | None) -> c_ast.Node:
     return c_ast.FuncDef(item.decl, item.param_decls, body, item.coord)
 
 
-def _share_empty_lists(items: list[c_ast.Node]) -> None:
-    """Make every empty list in ``items`` one shared empty tuple.
+def _compact(items: list[c_ast.Node]) -> None:
+    """Make a kept parse smaller: from here on it is only read.
 
-    Kept ASTs are only read from here on, and most of their nodes carry empty
-    lists (a declaration's qualifiers, storage classes, alignment, function
-    specifiers, attributes): a third of their memory, and of their pickles.
+    Every node carries lists (a declaration's qualifiers, storage classes,
+    alignment, attributes; the words of a type name; parameters): a fifth
+    of a kept parse's memory and of its pickle.  Each becomes a tuple, the
+    empty ones the one empty tuple and a type name's words one tuple per
+    spelling (``unsigned long``), and each line or column number one int object.
     """
+    spellings = _SPELLINGS
+    numbers: dict[int, int] = {}
     stack = list(items)
     while stack:
         node = stack.pop()
+        coord = node.coord
+        if coord is not None:
+            coord.line = numbers.setdefault(coord.line, coord.line)
+            coord.column = numbers.setdefault(coord.column, coord.column)
         for name in _child_slots(type(node)):
             value = getattr(node, name)
             if type(value) is list:
-                if not value:
-                    setattr(node, name, ())
+                if type(node) is c_ast.IdentifierType:
+                    words = tuple(value)
+                    setattr(node, name, spellings.setdefault(words, words))
                     continue
+                setattr(node, name, tuple(value))
                 stack.extend(item for item in value if isinstance(item, c_ast.Node))
             elif isinstance(value, c_ast.Node):
                 stack.append(value)
+
+
+# The words of the type names of kept parses, one tuple per spelling.
+_SPELLINGS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 @functools.cache
