@@ -60,6 +60,12 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 # (QEMU 9.2, -j 2: 5 MB took 579 MB at peak, 3 MB 515 MB, in the same time).
 DEFAULT_BUDGET = 3_000_000
 
+# A unit with more text than this that is not kept (its own, headers new to
+# this process) drops the kept parses before it is parsed: its AST then takes
+# the memory they held instead of piling on it (QEMU's disas/sparc.c, 1.9 MB
+# of opcode tables; util/bufferiszero.c, 2.5 MB with the x86 intrinsics).
+SHED_ABOVE = 1_000_000
+
 
 @dataclass(frozen=True)
 class _Shape:
@@ -107,6 +113,7 @@ class SegmentCache:
         self.size = 0
         self.hits = 0
         self.misses = 0
+        self.sheds = 0  # how often ``shed`` dropped everything
         self._shapes: dict[bytes, _Shape] = {}
         self._parsed: OrderedDict[tuple[object, ...], _Parsed] = OrderedDict()
         # Parses of earlier runs (``segment_store``): consulted on a miss, fed with fresh parses.
@@ -130,6 +137,16 @@ class SegmentCache:
     def learn_annotated(self, digest: bytes, annotated: bool) -> None:
         shape = self._shapes[digest]
         self._shapes[digest] = _Shape(shape.identifiers, annotated, shape.files)
+
+    def kept_digests(self) -> set[bytes]:
+        """The segments (their text's digests) with a parse kept here."""
+        return {key[0] for key in self._parsed}  # type: ignore[misc]
+
+    def shed(self) -> None:
+        """Drop every kept parse (``SHED_ABOVE`` says why); the store still has them."""
+        self.sheds += 1
+        self._parsed.clear()
+        self.size = 0
 
     def get(self, key: tuple[object, ...]) -> _Parsed | None:
         parsed = self._parsed.get(key)
@@ -197,6 +214,14 @@ class _UnitParse:
             self.digests.append(digest)
             self.shapes.append(cache.shape(digest, piece))
         self.unit = SegmentedUnit([], [], merge_files(shape.files for shape in self.shapes))
+        if self._text_not_kept() > SHED_ABOVE:
+            cache.shed()
+
+    def _text_not_kept(self) -> int:
+        """How much of the unit's text the cache holds no parse of (its own text included)."""
+        kept = self.cache.kept_digests()
+        pieces = zip(self.segments, self.digests, strict=True)
+        return sum(end - start for (start, end), digest in pieces if digest not in kept)
 
     def run(self) -> SegmentedUnit:
         self.parser.begin_unit()

@@ -6,6 +6,7 @@ import pytest
 from pycparser import c_generator
 
 from coroproj.errors import SourceError
+from coroproj.frontend import segments
 from coroproj.frontend.annotations import AttributeNames
 from coroproj.frontend.segments import SegmentCache, split_segments
 from coroproj.frontend.unit import ParsedUnit, parse_unit_text
@@ -122,6 +123,21 @@ def test_the_budget_bounds_what_is_kept() -> None:
         _parse(text, f"{name}.c", cache)
         _parse(text, f"{name}.c", cache)
     assert cache.size <= 200
+
+
+def test_a_unit_with_much_text_not_kept_drops_the_kept_parses_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its AST then takes the memory they held; the units' parses are unchanged.
+    monkeypatch.setattr(segments, "SHED_ABOVE", 500)
+    cache = SegmentCache()
+    small = _unit("a.c", "int a;", "h.h", HEADER)
+    _parse(small, "a.c", cache)
+    assert cache.size > 0 and cache.sheds == 0
+    own = "".join(f"int table_{n}[] = {{ {n}, {n + 1}, {n + 2} }};\n" for n in range(40))
+    large = _unit("big.c", own, "h.h", HEADER)
+    _same(_parse(large, "big.c", cache), _parse(large, "big.c", None))
+    assert cache.sheds == 1
+    _same(_parse(small, "a.c", cache), _parse(small, "a.c", None))  # parsed again, then kept again
+    assert cache.sheds == 1 and cache.size > 0
 
 
 def test_a_segment_parsed_under_other_annotation_names_is_parsed_again() -> None:
