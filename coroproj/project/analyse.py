@@ -66,13 +66,16 @@ _SEGMENTS = SegmentCache()
 SEGMENTS_DIR = "segments"
 
 # A worker is replaced by a fresh process once its resident memory is past
-# this after a unit.  It needs ~45 MB for the interpreter and ~65 MB for the
-# header parses it keeps (``_SEGMENTS``, full after a few dozen QEMU units);
-# a unit much larger than the rest (QEMU's x86 intrinsics headers, a 3 MB
-# opcode table) leaves 30-50 MB more behind that Python never gives back,
-# and a long run creeps up the same way.  A new worker reads the headers it
-# needs from the segment store: ~2 s of work, against ~100 MB of a -j 2 run.
-WORKER_RETIRE_MB = 150
+# this after a unit.  It needs ~45 MB for the interpreter and ~55 MB for the
+# header parses it keeps (``_SEGMENTS``, full after a few dozen QEMU units)
+# with what they derived; the rest of a long run leaves memory behind that
+# Python never gives back (a large unit's arenas pinned by the few objects
+# kept after it), 30-50 MB within a few hundred units.  A new worker reads
+# the headers it needs from the segment store: ~2 s of work each time.  On
+# QEMU 9.2 at -j 2 (single cold runs): 150 MB retired 1-2 workers and
+# peaked at 332-375 MB, 135 retired 3-4 and peaked at 293-298 MB, 125
+# retired 9 for no lower peak; the times were within the machine's noise.
+WORKER_RETIRE_MB = 135
 
 
 @dataclass(frozen=True)
