@@ -17,8 +17,9 @@ if browser_paths() is None:
     pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 STATUS, CHECK, FILE, FUNCTION = 0, 2, 4, 5
 
@@ -125,8 +126,14 @@ def test_source_view_marks_the_line_and_numbers_the_steps(page: Any) -> None:
     assert [s.find_element(By.CSS_SELECTOR, ".step").text for s in steps] == ["1", "2"]
     assert f"{finding.chain[1]['file']}:{finding.chain[1]['line']}" in steps[1].text
     steps[1].find_element(By.TAG_NAME, "a").click()
+    # The page routes on the hash change, an event that comes after the click:
+    # wait for the view it draws (the one drawn before goes stale meanwhile).
+    redrawing = (StaleElementReferenceException, NoSuchElementException)
+    WebDriverWait(driver, 10, ignored_exceptions=redrawing).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#source tr.hl td.ln").text == str(finding.chain[1]["line"])
+    )
+    view = driver.find_element(By.ID, "source")
     marked = view.find_element(By.CSS_SELECTOR, "tr.hl")
-    assert marked.find_element(By.CSS_SELECTOR, "td.ln").text == str(finding.chain[1]["line"])
     assert "2" in [b.text for b in marked.find_elements(By.CSS_SELECTOR, ".step")]
     assert "<generated> & not compiled" in view.find_element(By.ID, "L" + driver.execute_script(
         "return String(JSON.parse(document.getElementById('report-data').textContent)"
