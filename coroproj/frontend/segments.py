@@ -465,17 +465,12 @@ def _compact(items: list[c_ast.Node]) -> None:
     alignment, attributes; the words of a type name; parameters): a fifth
     of a kept parse's memory and of its pickle.  Each becomes a tuple, the
     empty ones the one empty tuple and a type name's words one tuple per
-    spelling (``unsigned long``), and each line or column number one int object.
+    spelling (``unsigned long``).
     """
     spellings = _SPELLINGS
-    numbers: dict[int, int] = {}
     stack = list(items)
     while stack:
         node = stack.pop()
-        coord = node.coord
-        if coord is not None:
-            coord.line = numbers.setdefault(coord.line, coord.line)
-            coord.column = numbers.setdefault(coord.column, coord.column)
         for name in _child_slots(type(node)):
             value = getattr(node, name)
             if type(value) is list:

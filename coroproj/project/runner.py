@@ -12,8 +12,9 @@ and returns every result and every failure in the order of ``jobs``:
 - a worker whose memory grew past ``retire_above_mb`` is replaced by a
   fresh process between two jobs (``_serve`` says why).
 
-``work`` and the jobs must be picklable (a module-level function).  With one
-worker everything runs in this process, which is what a debugger wants.
+The jobs and their results must be picklable (they cross a pipe); workers
+are forked, so ``work`` is inherited.  With one worker everything runs in
+this process, which is what a debugger wants.
 A rich progress bar is shown on a terminal unless ``quiet``; otherwise
 nothing is printed, so CI logs stay clean.
 """
@@ -80,11 +81,7 @@ def _run_one(work: Callable[[JobT], ResultT], job: JobT) -> _Outcome[ResultT]:
     except UserError as error:  # SourceError included: already "file:line:col: error: ..."
         return _Outcome(failure=str(error))
     except Exception as error:  # a bug must not end the whole run
-        return _Outcome(
-            failure=f"internal error: {type(error).__name__}: {error}",
-            internal=True,
-            details=traceback.format_exc(),
-        )
+        return _internal(error)
 
 
 def run_jobs(
